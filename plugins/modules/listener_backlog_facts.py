@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: listener_backlog_facts
+short_description: Report the largest listen() backlog a host grants, and the health around it
+version_added: 0.1.0
+author:
+  - netstack.backlog maintainers
+description:
+  - Reads the kernel's own limit on the accept queue of a listening socket (C(net.core.somaxconn)
+    on Linux, C(kern.ipc.soacceptqueue) on FreeBSD, C(kern.ipc.somaxconn) on macOS, C(kern.somaxconn)
+    on OpenBSD, C(_conn_req_max_q) on illumos and Solaris, C(somaxconn) on AIX) and applies every
+    clamp the kernel applies, so the fact is what a C(listen()) asking for the maximum really gets.
+  - On Linux it reads C(/proc/sys/net/core/somaxconn), then asks the C(sysctl) program, then asks
+    the kernel directly by C(listen()) on a throw-away loopback socket and reading the granted limit
+    back with C(TCP_INFO), then falls back to the kernel's default. Each fall-back succeeds with a
+    warning that says what failed. No program is run when procfs answers and O(listeners) is false.
+  - Values are per network namespace; inside a container the container's value is reported.
+  - On Windows the same task name runs M(netstack.backlog.win_listener_backlog_facts) through this
+    module's action plugin. With C(gather_facts) and C(FACTS_MODULES) (which do not go through
+    action plugins) list M(netstack.backlog.win_listener_backlog_facts) for Windows hosts instead.
+  - Usable in C(FACTS_MODULES), so that C(gather_facts) brings the facts with the others.
+options:
+  listeners:
+    description:
+      - Also report every listening TCP socket (IPv4 and IPv6) of the host's network namespace, with
+        the backlog the kernel granted it and its queue now, in RV(ansible_facts.ansible_listener_backlog_listeners).
+      - On Linux they are read through the kernel's C(sock_diag) netlink interface (no program
+        needed); the C(ss) program is the fall-back.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so it runs in check mode as it does otherwise.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+  facts:
+    support: full
+    description: Returns C(ansible_listener_backlog), C(ansible_listener_backlog_info) and, on request, C(ansible_listener_backlog_listeners).
+  platform:
+    platforms: [posix, windows]
+    support: full
+    description: Linux, FreeBSD, macOS, OpenBSD, NetBSD, DragonFly, illumos, Solaris and AIX in Python; Windows through the action plugin.
+notes:
+  - The C(source) of the number is C(procfs), C(sysctl), C(probe) (the kernel's grant to a test C(listen()),
+    used on Linux when procfs and C(sysctl) both fail), C(ipadm) or C(ndd) (illumos, Solaris), C(no) (AIX),
+    C(registry) (reserved; no Windows registry value sets the limit today) or C(default).
+  - Platform details and their sources are in the collection's C(docs/platforms.md).
+seealso:
+  - module: netstack.backlog.win_listener_backlog_facts
+  - plugin: netstack.backlog.effective_backlog
+    plugin_type: filter
+'''
+
+EXAMPLES = r'''
+- name: Gather the listen backlog facts
+  netstack.backlog.listener_backlog_facts:
+
+- name: Show the limit and where it came from
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.listener_backlog }} from {{ ansible_facts.listener_backlog_info.source }}"
+
+- name: Gather the facts with every listening socket
+  netstack.backlog.listener_backlog_facts:
+    listeners: true
+
+- name: Listeners whose backlog sits at the host's limit (likely clamped)
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.listener_backlog_listeners | selectattr('backlog', 'eq', ansible_facts.listener_backlog) }}"
+
+# In ansible.cfg, to bring the facts with gather_facts:
+# [defaults]
+# facts_modules = ansible.builtin.setup, netstack.backlog.listener_backlog_facts
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: The facts, under C(ansible_facts) with the C(ansible_) prefix that Ansible strips.
+  returned: always
+  type: dict
+  contains:
+    ansible_listener_backlog:
+      description:
+        - The largest backlog a C(listen()) on this host gets right now, after every clamp the kernel
+          applies. C(0) is a real answer on Linux.
+      returned: always
+      type: int
+      sample: 4096
+    ansible_listener_backlog_info:
+      description: Where the number came from and the health signals around it.
+      returned: always
+      type: dict
+      contains:
+        source:
+          description: The interface the number came from.
+          type: str
+          choices: [procfs, sysctl, probe, ipadm, ndd, 'no', registry, default]
+          returned: always
+          sample: procfs
+        key:
+          description: The knob read, or C(SOMAXCONN) for a default.
+          type: str
+          returned: always
+          sample: net.core.somaxconn
+        raw:
+          description: The value as the kernel stores it, before clamps; null when not read from a knob.
+          type: int
+          returned: always
+          sample: 4096
+        capped:
+          description: Whether a clamp changed RV(ansible_facts.ansible_listener_backlog_info.raw).
+          type: bool
+          returned: always
+          sample: false
+        minimum:
+          description: A floor every C(listen()) is raised to (OpenBSD C(kern.sominconn)); null elsewhere.
+          type: int
+          returned: always
+          sample: null
+        system:
+          description: The platform it was read on (as C(uname -s) names it).
+          type: str
+          returned: always
+          sample: Linux
+        syn_backlog:
+          description: Linux C(net.ipv4.tcp_max_syn_backlog); null elsewhere or when unreadable.
+          type: int
+          returned: always
+          sample: 512
+        syncookies:
+          description: Linux C(net.ipv4.tcp_syncookies); null elsewhere or when unreadable.
+          type: int
+          returned: always
+          sample: 1
+        listen_overflows:
+          description: Linux TcpExt C(ListenOverflows) of this network namespace; null elsewhere.
+          type: int
+          returned: always
+          sample: 0
+        listen_drops:
+          description: Linux TcpExt C(ListenDrops) of this network namespace; null elsewhere.
+          type: int
+          returned: always
+          sample: 0
+    ansible_listener_backlog_listeners:
+      description: Every listening TCP socket, sorted by port, address.
+      returned: when O(listeners=true)
+      type: list
+      elements: dict
+      contains:
+        family:
+          description: C(ipv4) or C(ipv6).
+          type: str
+          returned: always
+        address:
+          description: The local address it listens on.
+          type: str
+          returned: always
+          sample: 127.0.0.1
+        port:
+          description: The local port.
+          type: int
+          returned: always
+          sample: 6379
+        backlog:
+          description: The accept queue limit the kernel granted this socket.
+          type: int
+          returned: always
+          sample: 511
+        queued:
+          description: Connections waiting in its accept queue now.
+          type: int
+          returned: always
+          sample: 0
+        pid:
+          description: The lowest process ID holding the socket, where visible to the module's user; else null.
+          type: int
+          returned: always
+          sample: 1234
+        process:
+          description: That process's name, where visible; else null.
+          type: str
+          returned: always
+          sample: redis-server
+'''
+
+import os
+import platform
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
+from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
+    NetlinkError,
+    dump_listeners,
+    parse_ss_listeners,
+    probe_listen_grant,
+    socket_owners,
+)
+
+# Where the system tools live on the platforms we read, in case PATH is minimal.
+SYSTEM_DIRS = ['/sbin', '/usr/sbin', '/usr/bin', '/bin']
+
+
+def read_file(path):
+    with open(path) as handle:
+        return handle.read()
+
+
+def command_runner(module):
+    def run(argv):
+        program = module.get_bin_path(argv[0], opt_dirs=SYSTEM_DIRS)
+        if program is None:
+            return 127, '', '%s: program not found' % argv[0]
+        return module.run_command([program] + argv[1:], environ_update={'LC_ALL': 'C'})
+    return run
+
+
+def linux_listeners(run_command, warnings):
+    try:
+        listeners = dump_listeners()
+    except (socket.error, OSError, NetlinkError) as exc:
+        rc, out, err = run_command(['ss', '-ltnp'])
+        if rc != 0:
+            raise RuntimeError('listeners unavailable: sock_diag netlink failed (%s) and `ss -ltnp` '
+                               'exited %d: %s' % (exc, rc, (err or out).strip()))
+        warnings.append('sock_diag netlink failed (%s); listeners read with ss' % exc)
+        return parse_ss_listeners(out)
+    owners = socket_owners()
+    for listener in listeners:
+        listener['pid'], listener['process'] = owners.get(listener.pop('inode'), (None, None))
+        del listener['state']
+    return listeners
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(listeners=dict(type='bool', default=False)),
+        supports_check_mode=True,
+    )
+    system = platform.system()
+    run_command = command_runner(module)
+    gatherer = LimitGatherer(system, os.uname()[2], read_file, run_command,
+                             probe=probe_listen_grant if system == 'Linux' else None)
+    value, info = gatherer.gather()
+    facts = {'ansible_listener_backlog': value, 'ansible_listener_backlog_info': info}
+
+    if module.params['listeners']:
+        if system != 'Linux':
+            module.fail_json(msg='listeners=true is supported on Linux only for now; %s has no '
+                                 'reader yet' % system)
+        try:
+            listeners = linux_listeners(run_command, gatherer.warnings)
+        except RuntimeError as exc:
+            module.fail_json(msg=str(exc))
+        listeners.sort(key=lambda item: (item['port'], item['family'], item['address']))
+        facts['ansible_listener_backlog_listeners'] = listeners
+
+    for warning in gatherer.warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts=facts)
+
+
+if __name__ == '__main__':
+    main()
