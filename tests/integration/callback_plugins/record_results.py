@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Test-only callback: write each host's task results as JSON lines for the integration tests.
+
+ansible-core ships no JSON stdout callback (ansible.posix has one); the tests
+need the module's own result, warnings included, per host, so they record it.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: record_results
+type: aggregate
+short_description: Record each task result as a JSON line (tests only)
+description:
+  - Appends C({host, task, status, result}) to the file named by C(NETSTACK_BACKLOG_RESULTS).
+options: {}
+'''
+
+import json
+import os
+
+from ansible.parsing.ajson import AnsibleJSONEncoder
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'record_results'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def _record(self, result, status):
+        path = os.environ['NETSTACK_BACKLOG_RESULTS']
+        entry = {
+            'host': result._host.get_name(),
+            'task': result._task.get_name(),
+            'status': status,
+            'result': result._result,
+        }
+        with open(path, 'a') as handle:
+            handle.write(json.dumps(entry, cls=AnsibleJSONEncoder) + '\n')
+
+    def v2_runner_on_ok(self, result):
+        self._record(result, 'ok')
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record(result, 'failed')
+
+    def v2_runner_on_unreachable(self, result):
+        self._record(result, 'unreachable')

@@ -1,0 +1,171 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Network namespaces for tests against the real kernel, and ways to run Ansible in them.
+
+Every namespace is made here and removed here (also when a test fails).  The
+machine's own sysctls are never written: values are set inside the namespace.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shlex
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+INT_MAX = 2**31 - 1
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CALLBACKS = os.path.join(ROOT, 'tests', 'integration', 'callback_plugins')
+PLAYBOOKS = os.path.join(ROOT, 'tests', 'integration', 'playbooks')
+
+PYENV_VERSIONS = os.path.join(os.environ.get('PYENV_ROOT', '/root/.pyenv'), 'versions')
+
+# ansible-core 2.17 dropped target Pythons 2.7 and 3.6, so those run under the oldest
+# controller the collection supports (2.16); the others under the newest installed.
+CONTROLLERS = {
+    '2.16': os.environ.get('NETSTACK_BACKLOG_ANSIBLE_216_BIN', os.path.join(ROOT, '.venv-2.16', 'bin')),
+    'latest': os.environ.get('NETSTACK_BACKLOG_ANSIBLE_BIN', os.path.join(ROOT, '.venv', 'bin')),
+}
+TARGETS = [('2.7', '2.16'), ('3.6', '2.16'), ('3.9', 'latest'), ('3.13', 'latest')]
+
+
+def target_python(version):
+    found = sorted(glob.glob(os.path.join(PYENV_VERSIONS, version + '.*', 'bin', 'python' + version)))
+    if not found:
+        pytest.fail('target Python %s not found under %s (pyenv)' % (version, PYENV_VERSIONS))
+    return found[-1]
+
+
+def controller_bin(name):
+    path = CONTROLLERS[name]
+    if not os.path.exists(os.path.join(path, 'ansible-playbook')):
+        pytest.fail('controller ansible-core %s not found at %s: run `make venv`' % (name, path))
+    return path
+
+
+# Python that the test helpers run inside namespaces (any will do: it is not under test).
+HELPER_PYTHON = sys.executable
+
+# The kernel's grant, read back by ss (sock_diag, tcp_diag_get_info), never from procfs.
+GRANT_SCRIPT = r'''
+import socket, subprocess, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(int(sys.argv[1]))
+port = s.getsockname()[1]
+out = subprocess.check_output(["ss", "-ltnH", "sport = :%d" % port]).decode()
+print(out.split()[2])
+'''
+
+
+class Namespace:
+    def __init__(self, label, somaxconn=None):
+        self.name = 'nbt-%s-%s' % (label, uuid.uuid4().hex[:8])
+        subprocess.run(['ip', 'netns', 'add', self.name], check=True)
+        try:
+            self.run('ip', 'link', 'set', 'lo', 'up')
+            if somaxconn is not None:
+                self.set_sysctl('net/core/somaxconn', somaxconn)
+        except Exception:
+            self.remove()
+            raise
+
+    def run(self, *argv, **kwargs):
+        kwargs.setdefault('check', True)
+        kwargs.setdefault('capture_output', True)
+        kwargs.setdefault('text', True)
+        return subprocess.run(['ip', 'netns', 'exec', self.name] + list(argv), **kwargs)
+
+    def set_sysctl(self, path, value):
+        self.run('sh', '-c', 'echo %d > /proc/sys/%s' % (value, path))
+
+    def read_sysctl(self, path):
+        return int(self.run('cat', '/proc/sys/' + path).stdout)
+
+    def kernel_grant(self, request=INT_MAX):
+        """What the kernel grants listen(request) here, as ss shows it."""
+        return int(self.run(HELPER_PYTHON, '-c', GRANT_SCRIPT, str(request)).stdout)
+
+    def remove(self):
+        subprocess.run(['ip', 'netns', 'delete', self.name], check=False, capture_output=True)
+
+
+# How to break /proc/sys/net/core/somaxconn for the module only: a private mount
+# namespace entered after the network namespace (``ip netns exec`` makes its own).
+FAULTS = {
+    # A file of garbage bound over the knob; sysctl then reads the garbage too.
+    'garbage': {'content': 'garbage\n', 'mode': 0o644,
+                'setup': 'mount --bind {file} /proc/sys/net/core/somaxconn'},
+    # The knob gone, as in rootless containers (kernel commit 464dc801c76a).
+    'missing': {'setup': 'mount -t tmpfs nbt-empty /proc/sys/net/core'},
+    # A file nobody may read; the module runs as root without DAC override.
+    'unreadable': {'content': '4096\n', 'mode': 0o000,
+                   'setup': 'mount --bind {file} /proc/sys/net/core/somaxconn',
+                   'prefix': ['setpriv', '--inh-caps', '-dac_override,-dac_read_search',
+                              '--bounding-set', '-dac_override,-dac_read_search', '--']},
+}
+
+
+def interpreter(namespace, python, directory, fault=None):
+    """Write a script that runs ``python`` inside ``namespace`` (with ``fault``) and return its path.
+
+    Used as ``ansible_python_interpreter``: Ansible runs ``<it> AnsiballZ_x.py``.
+    """
+    setup = 'true'
+    prefix = []
+    if fault:
+        spec = FAULTS[fault]
+        path = os.path.join(directory, 'somaxconn-%s' % fault)
+        if 'content' in spec:
+            with open(path, 'w') as handle:
+                handle.write(spec['content'])
+            os.chmod(path, spec['mode'])
+        setup = spec['setup'].format(file=shlex.quote(path))
+        prefix = spec.get('prefix', [])
+    script = os.path.join(directory, 'python-%s-%s' % (namespace.name, fault or 'plain'))
+    command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private',
+               'sh', '-c', setup + ' && exec "$@"', 'nbt-wrapper'] + prefix + [python]
+    with open(script, 'w') as handle:
+        handle.write('#!/bin/sh\nexec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command))
+    os.chmod(script, 0o755)
+    return script
+
+
+def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=None, extra_args=()):
+    """Run ``playbook`` on ``hosts`` ({name: {var: value}}) and return {host: [task results]}."""
+    inventory = os.path.join(directory, 'inventory.json')
+    with open(inventory, 'w') as handle:
+        json.dump({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local'}}}, handle)
+    results = os.path.join(directory, 'results.jsonl')
+    if os.path.exists(results):
+        os.unlink(results)
+    environment = dict(os.environ)
+    environment.update({
+        'ANSIBLE_COLLECTIONS_PATH': collections_root,
+        'ANSIBLE_CALLBACK_PLUGINS': CALLBACKS,
+        'ANSIBLE_CALLBACKS_ENABLED': 'record_results',
+        'NETSTACK_BACKLOG_RESULTS': results,
+        'ANSIBLE_HOME': os.path.join(directory, 'ansible-home'),
+        'ANSIBLE_LOCAL_TEMP': os.path.join(directory, 'ansible-local'),
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORKS': '10',
+    })
+    environment.update(env or {})
+    process = subprocess.run([os.path.join(ansible_bin, 'ansible-playbook'), '-i', inventory,
+                              os.path.join(PLAYBOOKS, playbook)] + list(extra_args),
+                             env=environment, capture_output=True, text=True, cwd=directory)
+    recorded = {}
+    if os.path.exists(results):
+        with open(results) as handle:
+            for line in handle:
+                entry = json.loads(line)
+                recorded.setdefault(entry['host'], []).append(entry)
+    return process, recorded
