@@ -1,0 +1,54 @@
+# Entry points: `make demo`, `make test`. Each sets itself up (virtualenvs from PyPI).
+SHELL := /bin/bash
+PYENV_VERSIONS ?= $(or $(PYENV_ROOT),/root/.pyenv)/versions
+PYTHON ?= $(or $(lastword $(wildcard $(PYENV_VERSIONS)/3.11.*/bin/python3.11)),python3)
+PYTHON_216 ?= $(PYTHON)
+VENV := .venv
+VENV_216 := .venv-2.16
+COLLECTIONS := build/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netstack/backlog
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
+export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
+export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
+export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
+
+.PHONY: demo test units integration sanity venv collection clean
+
+demo: venv collection
+	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
+	  -e ansible_python_interpreter=$(CURDIR)/$(VENV)/bin/python -e demo_output_dir=$(CURDIR)/build/demo
+
+# Sanity first, then one pytest run (unit + real-kernel integration) whose summary closes the output.
+test: sanity
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
+
+units: venv collection
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
+
+integration: venv collection
+	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/integration
+
+sanity: venv collection
+	tests/utils/sanity.sh $(CURDIR)/$(VENV)/bin/ansible-test
+
+venv: $(VENV)/.installed $(VENV_216)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+$(VENV_216)/.installed: tests/requirements-2.16.txt
+	$(PYTHON_216) -m venv $(VENV_216)
+	$(VENV_216)/bin/pip install --quiet -r tests/requirements-2.16.txt
+	touch $@
+
+# ansible-core finds collections under .../ansible_collections/<namespace>/<name>.
+collection: $(COLLECTION_LINK)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+clean:
+	rm -rf $(VENV) $(VENV_216) build
