@@ -12,7 +12,7 @@ export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
 export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 
-.PHONY: demo test units integration sanity venv collection clean
+.PHONY: demo test units integration sanity venv collection clean bench
 
 demo: venv collection
 	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
@@ -52,3 +52,7 @@ $(COLLECTION_LINK):
 
 clean:
 	rm -rf $(VENV) $(VENV_216) build
+
+# Benchmarks (not part of `make test`): medians of alternating runs, as ratios.
+bench: venv collection
+	$(VENV)/bin/python tests/bench/bench_facts.py

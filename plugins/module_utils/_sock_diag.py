@@ -143,19 +143,23 @@ def probe_listen_grant(request):
         sock.close()
 
 
-def socket_owners(proc_root='/proc'):
-    """Map socket inode -> (pid, process name) for the processes this user can see.
+def socket_owners(wanted, proc_root='/proc'):
+    """Map each socket inode in ``wanted`` to (pid, process name), where visible.
 
-    Walks ``/proc/PID/fd``; entries of other users' processes are unreadable to
+    Walks ``/proc/PID/fd`` (as ss -p does) in pid order and stops once every
+    wanted inode is found; entries of other users' processes are unreadable to
     an unprivileged user and are skipped, so their sockets show no owner.
     The lowest pid wins, which names the parent of forked workers.
     """
     owners = {}
+    missing = set(wanted)
     try:
         pids = sorted(int(name) for name in os.listdir(proc_root) if name.isdigit())
     except OSError:
         return owners
     for pid in pids:
+        if not missing:
+            break
         fd_dir = '%s/%d/fd' % (proc_root, pid)
         try:
             fds = os.listdir(fd_dir)
@@ -170,11 +174,12 @@ def socket_owners(proc_root='/proc'):
             if not target.startswith('socket:['):
                 continue
             inode = int(target[8:-1])
-            if inode in owners:
+            if inode not in missing:
                 continue
             if name is None:
                 name = _process_name(proc_root, pid)
             owners[inode] = (pid, name)
+            missing.discard(inode)
     return owners
 
 

@@ -236,7 +236,7 @@ def linux_listeners(run_command, warnings):
                                'exited %d: %s' % (exc, rc, (err or out).strip()))
         warnings.append('sock_diag netlink failed (%s); listeners read with ss' % exc)
         return parse_ss_listeners(out)
-    owners = socket_owners()
+    owners = socket_owners(set(listener['inode'] for listener in listeners))
     for listener in listeners:
         listener['pid'], listener['process'] = owners.get(listener.pop('inode'), (None, None))
         del listener['state']

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Benchmarks of listener_backlog_facts, side by side with ansible.builtin.ping.
+
+Not part of `make test` (`make bench`). Timings are medians of alternating runs in
+one process, reported as ratios; nothing here asserts a time.
+
+1. Module time: the AnsiballZ payloads Ansible built for ping and for the fact
+   module (kept with ANSIBLE_KEEP_REMOTE_FILES) run alternately with the same Python.
+2. Task time: `ansible localhost -m ...` alternately, whole command.
+3. listeners=true: the payload run inside a network namespace holding N
+   listening sockets, against the same payload without listeners.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
+
+from netns import HELPER_PYTHON, Namespace  # noqa: E402  pylint: disable=wrong-import-position
+
+ANSIBLE_BIN = os.path.dirname(sys.executable)
+PAIRS = int(os.environ.get('BENCH_PAIRS', '21'))
+SOCKET_COUNTS = [100, 1000, 10000]
+
+OPENER = r'''
+import resource, socket, sys
+count = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (count + 100, count + 100))
+held = []
+for index in range(count):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(511)
+    held.append(sock)
+print("ready", flush=True)
+sys.stdin.read()
+'''
+
+
+def timed(argv, env=None):
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def alternate(commands, pairs, env=None):
+    """Run each command once per round, for ``pairs`` rounds; return the median of each."""
+    samples = [[] for _ in commands]
+    for _ in range(pairs):
+        for index, argv in enumerate(commands):
+            samples[index].append(timed(argv, env))
+    return [statistics.median(values) for values in samples]
+
+
+def build_payload(env, remote_tmp, module, args=''):
+    before = set(glob.glob(os.path.join(remote_tmp, '*')))
+    argv = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-m', module, '-e',
+            'ansible_python_interpreter=%s' % sys.executable]
+    if args:
+        argv += ['-a', args]
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    created = set(glob.glob(os.path.join(remote_tmp, '*'))) - before
+    return glob.glob(os.path.join(created.pop(), 'AnsiballZ_*.py'))[0]
+
+
+def main():
+    work = tempfile.mkdtemp(prefix='nb-bench-')
+    remote_tmp = os.path.join(work, 'remote')
+    env = dict(os.environ, ANSIBLE_REMOTE_TMP=remote_tmp, ANSIBLE_KEEP_REMOTE_FILES='1',
+               ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_HOME=os.path.join(work, 'home'))
+    rows = []
+    try:
+        ping = build_payload(env, remote_tmp, 'ansible.builtin.ping')
+        facts = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts')
+        listeners = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts', 'listeners=true')
+        python = sys.executable
+
+        ping_time, facts_time = alternate([[python, ping], [python, facts]], PAIRS)
+        rows.append(('module time: listener_backlog_facts / ping (payloads, Python %d.%d)'
+                     % sys.version_info[:2], facts_time, ping_time))
+
+        adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-e',
+                 'ansible_python_interpreter=%s' % python, '-m']
+        env_quiet = dict(env, ANSIBLE_KEEP_REMOTE_FILES='0')
+        ping_task, facts_task = alternate([adhoc + ['ansible.builtin.ping'],
+                                           adhoc + ['netstack.backlog.listener_backlog_facts']],
+                                          max(5, PAIRS // 3), env_quiet)
+        rows.append(('task time: `ansible localhost -m` fact module / ping', facts_task, ping_task))
+
+        for count in SOCKET_COUNTS:
+            namespace = Namespace('bench', 4096)
+            opener = subprocess.Popen(['ip', 'netns', 'exec', namespace.name, HELPER_PYTHON, '-c', OPENER,
+                                       str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                assert opener.stdout.readline().strip() == 'ready'
+                inside = ['ip', 'netns', 'exec', namespace.name, python]
+                plain, with_listeners = alternate([inside + [facts], inside + [listeners]], max(5, PAIRS // 3))
+                rows.append(('listeners=true with %d sockets / without (module time)' % count,
+                             with_listeners, plain))
+            finally:
+                opener.stdin.close()
+                opener.wait()
+                namespace.remove()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print('| measurement | median (s) | baseline median (s) | ratio | difference (ms) |')
+    print('|---|---:|---:|---:|---:|')
+    for name, value, baseline in rows:
+        print('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, value / baseline,
+                                                        (value - baseline) * 1000))
+
+
+if __name__ == '__main__':
+    main()
