@@ -18,6 +18,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import numbers
+
+try:
+    string_types = (str, unicode)  # noqa: F821 pylint: disable=undefined-variable
+except NameError:  # Python 3
+    string_types = (str,)
 
 INT_MAX = 2147483647
 U16_MAX = 65535
@@ -199,15 +205,9 @@ def _require_int(value, name):
     # bool is an int subclass in Python: True must not pass as a backlog of 1.
     if isinstance(value, bool):
         raise ValueError('%s must be an integer, got %r (a boolean)' % (name, value))
-    if isinstance(value, int):
-        return value
-    try:
-        long_type = long  # noqa: F821 (Python 2)  # pylint: disable=undefined-variable
-    except NameError:
-        long_type = int
-    if isinstance(value, long_type):
+    if isinstance(value, numbers.Integral):  # int, and long on Python 2
         return int(value)
-    if isinstance(value, str) or type(value).__name__ == 'unicode':
+    if isinstance(value, string_types):
         text = value.strip()
         digits = text[1:] if text[:1] in ('-', '+') else text
         if digits.isdigit():
