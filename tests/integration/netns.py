@@ -114,13 +114,14 @@ FAULTS = {
 }
 
 
-def interpreter(namespace, python, directory, fault=None):
+def interpreter(namespace, python, directory, fault=None, prefix=()):
     """Write a script that runs ``python`` inside ``namespace`` (with ``fault``) and return its path.
 
     Used as ``ansible_python_interpreter``: Ansible runs ``<it> AnsiballZ_x.py``.
+    ``prefix`` is a command that wraps the interpreter (strace, for example).
     """
     setup = 'true'
-    prefix = []
+    prefix = list(prefix)
     if fault:
         spec = FAULTS[fault]
         path = os.path.join(directory, 'somaxconn-%s' % fault)
@@ -129,7 +130,7 @@ def interpreter(namespace, python, directory, fault=None):
                 handle.write(spec['content'])
             os.chmod(path, spec['mode'])
         setup = spec['setup'].format(file=shlex.quote(path))
-        prefix = spec.get('prefix', [])
+        prefix = spec.get('prefix', []) + prefix
     script = os.path.join(directory, 'python-%s-%s' % (namespace.name, fault or 'plain'))
     command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private',
                'sh', '-c', setup + ' && exec "$@"', 'nbt-wrapper'] + prefix + [python]

@@ -192,3 +192,21 @@ def test_facts_modules_brings_the_fact_with_gather_facts(namespace_factory, tmp_
     shown = facts_of(results, 'gathered', 'Show the fact beside a fact of setup')['msg']
     assert (int(shown['prefixed']), int(shown['facts']), shown['source'], shown['system']) == \
         (3210, 3210, 'procfs', 'Linux')
+
+
+@pytest.mark.parametrize('listeners', [False, True])
+def test_no_program_runs_when_procfs_answers(namespace_factory, tmp_path, collections_root, listeners):
+    """strace every execve of the module runs: only their own Python may appear (netlink needs no ss)."""
+    namespace = namespace_factory('exec', 2048)
+    trace = str(tmp_path / 'execve.trace')
+    python = target_python('3.13')
+    hosts = {'traced': {'want_listeners': listeners, 'ansible_python_interpreter': interpreter(
+        namespace, python, str(tmp_path), prefix=['strace', '-f', '-qq', '-A', '-e', 'trace=execve', '-o', trace])}}
+    process, results = run_playbook(controller_bin('latest'), collections_root, 'facts.yml', hosts,
+                                    str(tmp_path), extra_args=['--limit', 'traced'])
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert facts_of(results, 'traced')['ansible_facts']['ansible_listener_backlog'] == 2048
+    with open(trace) as handle:
+        programs = [line.split('execve("', 1)[1].split('"', 1)[0] for line in handle if 'execve("' in line]
+    # Two module runs (the task, and its check-mode twin), each one execve of Python and nothing else.
+    assert programs == [python, python], programs
