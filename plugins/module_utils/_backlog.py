@@ -377,8 +377,6 @@ class LimitGatherer(object):
             except ReadFailure as exc:
                 tried.append(exc.reason)
                 continue
-            if tried and source == 'sysctl':
-                tried = []  # an older alias answered: not a fault worth a warning
             self._warn_fallback(tried, source)
             minimum = None
             if platform['minimum_key']:
