@@ -12,7 +12,7 @@ name: effective_backlog
 short_description: The backlog a listen() really gets under a kernel limit
 version_added: 0.1.0
 author:
-  - netstack.backlog maintainers
+  - netstack.backlog maintainers (@netstack)
 description:
   - Computes what C(listen(requested)) gets when the kernel's limit is O(limit) - C(min(requested, limit)).
   - A negative request gets the limit, because Linux and the BSDs compare the request as unsigned.

@@ -13,7 +13,7 @@ module: listener_backlog_facts
 short_description: Report the largest listen() backlog a host grants, and the health around it
 version_added: 0.1.0
 author:
-  - netstack.backlog maintainers
+  - netstack.backlog maintainers (@netstack)
 description:
   - Reads the kernel's own limit on the accept queue of a listening socket (C(net.core.somaxconn)
     on Linux, C(kern.ipc.soacceptqueue) on FreeBSD, C(kern.ipc.somaxconn) on macOS, C(kern.somaxconn)

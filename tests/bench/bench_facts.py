@@ -58,8 +58,8 @@ def timed(argv, env=None):
 
 def alternate(commands, pairs, env=None):
     """Run each command once per round, for ``pairs`` rounds; return the median of each."""
-    samples = [[] for _ in commands]
-    for _ in range(pairs):
+    samples = [[] for dummy in commands]
+    for dummy in range(pairs):
         for index, argv in enumerate(commands):
             samples[index].append(timed(argv, env))
     return [statistics.median(values) for values in samples]
@@ -120,8 +120,9 @@ def main():
     print('| measurement | median (s) | baseline median (s) | ratio | difference (ms) |')
     print('|---|---:|---:|---:|---:|')
     for name, value, baseline in rows:
-        print('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, value / baseline,
-                                                        (value - baseline) * 1000))
+        ratio = value / baseline
+        difference_ms = (value - baseline) * 1000
+        print('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, ratio, difference_ms))
 
 
 if __name__ == '__main__':

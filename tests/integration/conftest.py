@@ -17,6 +17,7 @@ import pytest
 
 from netns import Namespace
 
+
 @pytest.fixture(scope='session', autouse=True)
 def require_root():
     if os.geteuid() != 0:

@@ -79,10 +79,10 @@ class Namespace:
             raise
 
     def run(self, *argv, **kwargs):
-        kwargs.setdefault('check', True)
         kwargs.setdefault('capture_output', True)
         kwargs.setdefault('text', True)
-        return subprocess.run(['ip', 'netns', 'exec', self.name] + list(argv), **kwargs)
+        check = kwargs.pop('check', True)
+        return subprocess.run(['ip', 'netns', 'exec', self.name] + list(argv), check=check, **kwargs)
 
     def set_sysctl(self, path, value):
         self.run('sh', '-c', 'echo %d > /proc/sys/%s' % (value, path))
@@ -162,7 +162,7 @@ def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=
     environment.update(env or {})
     process = subprocess.run([os.path.join(ansible_bin, 'ansible-playbook'), '-i', inventory,
                               os.path.join(PLAYBOOKS, playbook)] + list(extra_args),
-                             env=environment, capture_output=True, text=True, cwd=directory)
+                             env=environment, capture_output=True, text=True, cwd=directory, check=False)
     recorded = {}
     if os.path.exists(results):
         with open(results) as handle:

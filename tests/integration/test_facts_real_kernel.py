@@ -72,7 +72,7 @@ def fleet():
             namespace.remove()
 
 
-@pytest.fixture(scope='module', params=TARGETS, ids=['py%s' % python for python, _ in TARGETS])
+@pytest.fixture(scope='module', params=TARGETS, ids=['py%s' % python for python, dummy in TARGETS])
 def gathered(request, fleet, tmp_path_factory):
     python_version, controller = request.param
     namespaces, _pid = fleet
