@@ -14,10 +14,10 @@ version_added: 0.1.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:
-  - Computes what C(listen(requested)) gets when the kernel's limit is O(limit) - C(min(requested, limit)).
+  - Computes what a C(listen) call asking for the input gets when the kernel's limit is O(limit): the smaller of the two.
   - A negative request gets the limit, because Linux and the BSDs compare the request as unsigned.
   - With O(minimum) (OpenBSD's C(kern.sominconn), reported as C(listener_backlog_info.minimum)), the result
-    is raised to at least that value, as OpenBSD's C(solisten()) does.
+    is raised to at least that value, as the OpenBSD kernel function C(solisten) does.
   - Integers written as decimal strings (as INI inventories give them) are accepted; anything else,
     booleans included, is an error that names the value.
 options:
@@ -30,7 +30,7 @@ options:
     type: int
     required: true
   minimum:
-    description: A floor the platform applies to every C(listen()); omit it where there is none.
+    description: A floor the platform applies to every C(listen) call; omit it where there is none.
     type: int
 seealso:
   - module: netstack.backlog.listener_backlog_facts

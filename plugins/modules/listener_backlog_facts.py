@@ -18,9 +18,9 @@ description:
   - Reads the kernel's own limit on the accept queue of a listening socket (C(net.core.somaxconn)
     on Linux, C(kern.ipc.soacceptqueue) on FreeBSD, C(kern.ipc.somaxconn) on macOS, C(kern.somaxconn)
     on OpenBSD, C(_conn_req_max_q) on illumos and Solaris, C(somaxconn) on AIX) and applies every
-    clamp the kernel applies, so the fact is what a C(listen()) asking for the maximum really gets.
+    clamp the kernel applies, so the fact is what a C(listen) call asking for the maximum really gets.
   - On Linux it reads C(/proc/sys/net/core/somaxconn), then asks the C(sysctl) program, then asks
-    the kernel directly by C(listen()) on a throw-away loopback socket and reading the granted limit
+    the kernel directly by a C(listen) call on a throw-away loopback socket and reading the granted limit
     back with C(TCP_INFO), then falls back to the kernel's default. Each fall-back succeeds with a
     warning that says what failed. No program is run when procfs answers and O(listeners) is false.
   - Values are per network namespace; inside a container the container's value is reported.
@@ -52,7 +52,7 @@ attributes:
     support: full
     description: Linux, FreeBSD, macOS, OpenBSD, NetBSD, DragonFly, illumos, Solaris and AIX in Python; Windows through the action plugin.
 notes:
-  - The C(source) of the number is C(procfs), C(sysctl), C(probe) (the kernel's grant to a test C(listen()),
+  - The C(source) of the number is C(procfs), C(sysctl), C(probe) (the kernel's grant to a test C(listen) call,
     used on Linux when procfs and C(sysctl) both fail), C(ipadm) or C(ndd) (illumos, Solaris), C(no) (AIX),
     C(registry) (reserved; no Windows registry value sets the limit today) or C(default).
   - Platform details and their sources are in the collection's C(docs/platforms.md).
@@ -91,7 +91,7 @@ ansible_facts:
   contains:
     ansible_listener_backlog:
       description:
-        - The largest backlog a C(listen()) on this host gets right now, after every clamp the kernel
+        - The largest backlog a C(listen) call on this host gets right now, after every clamp the kernel
           applies. C(0) is a real answer on Linux.
       returned: always
       type: int
@@ -123,7 +123,7 @@ ansible_facts:
           returned: always
           sample: false
         minimum:
-          description: A floor every C(listen()) is raised to (OpenBSD C(kern.sominconn)); null elsewhere.
+          description: A floor every C(listen) call is raised to (OpenBSD C(kern.sominconn)); null elsewhere.
           type: int
           returned: always
           sample: null
