@@ -41,63 +41,137 @@ SOURCES = ('procfs', 'sysctl', 'probe', 'ipadm', 'ndd', 'no', 'registry', 'defau
 WINDOWS_PLAIN_LISTEN_BACKLOG = 200
 WINDOWS_SOMAXCONN = INT_MAX
 
-# Per-platform knowledge as data.  ``keys``: sysctl names tried in order.
-# ``ceiling``: the largest value the kernel's stored queue limit can hold
-# (a raw value above it is clamped by the kernel; the fact reports the clamp).
-# ``minimum_key``: a knob that raises every listen() to at least its value.
-# ``reader``: how the value is read on that platform.
-# Sources of each entry: docs/platforms.md.
+# Widths of the C types the non-Linux kernels keep these numbers in.
+INT_MIN = -2147483648
+S16_MAX = 32767
+U32_MAX = 4294967295
+
+# Per-platform knowledge as data; every fact has its source next to it, and
+# docs/platforms.md has the table with links.  Fields:
+# ``reader``: how the value is read (``sysctl``, ``ipadm`` with ``ndd`` as the
+#   fall-back, ``no``, or ``none`` where the kernel has no knob at all).
+# ``keys``: the knobs tried in order.
+# ``bounds``: what a reading can be (the stored C type, or the sysctl handler's
+#   range where it has one); a reading outside is not believed.
+# ``default``: the kernel's compiled-in value, reported when nothing can be read.
+# ``ceiling``: the largest queue limit the kernel can store; a larger stored value
+#   is clamped (``capped``).  None where the sysctl handler already keeps the
+#   stored value within what the queue limit holds.
+# ``short_queue``: the per-socket limit is a C ``short``: a request that gets the
+#   knob's value (see ``gets_limit``) is truncated to 16 bits when it is above
+#   32767, so such a listener may accept nothing; the gatherer warns.
+# ``gets_limit``: which listen() requests get the knob's value instead of their own.
+# ``minimum_key``/``minimum_bounds``: a knob that raises every listen() to at least
+#   its value (after the clamp to the maximum).
 PLATFORMS = {
     'FreeBSD': {
         'reader': 'sysctl',
-        # soacceptqueue since FreeBSD 10.0; somaxconn stays as an alias.
+        # kern.ipc.soacceptqueue since 10.0; kern.ipc.somaxconn is the same handler
+        # (sysctl_somaxconn), hidden by CTLFLAG_SKIP (sys/kern/uipc_socket.c).
         'keys': ('kern.ipc.soacceptqueue', 'kern.ipc.somaxconn'),
+        # CTLTYPE_UINT: sysctl(8) prints it unsigned.
+        'bounds': (0, U32_MAX),
+        # static u_int somaxconn = SOMAXCONN; SOMAXCONN is 128 (sys/sys/socket.h).
         'default': 128,
+        # Bounded by the handler only: sysctl_somaxconn() refuses values outside
+        # 1..UINT_MAX/3 (1..USHRT_MAX up to 10.x, when so_qlimit was u_short) and the
+        # limit lands in a u_int (sol_qlimit, sys/sys/socketvar.h): it always fits.
         'ceiling': None,
+        'short_queue': False,
+        # solisten_proto(): backlog < 0 || backlog > somaxconn gets somaxconn.
+        'gets_limit': 'a negative backlog',
         'minimum_key': None,
     },
     'Darwin': {
         'reader': 'sysctl',
+        # SYSCTL_INT(_kern_ipc, KIPC_SOMAXCONN, somaxconn, ...), no handler, no bounds
+        # (xnu bsd/kern/uipc_socket.c).
         'keys': ('kern.ipc.somaxconn',),
+        'bounds': (INT_MIN, INT_MAX),
+        # int somaxconn = SOMAXCONN (128, bsd/sys/socket.h); bsd_scale_setup() raises it
+        # to 512 * scale, at most 2048, only in server performance mode (unix_startup.c).
         'default': 128,
-        # XNU stores the queue limit in a short: so_qlimit.
-        'ceiling': 32767,
+        # solisten(): so->so_qlimit = (short)backlog; so_qlimit is a short (bsd/sys/socketvar.h).
+        'ceiling': S16_MAX,
+        'short_queue': True,
+        # solisten(): backlog <= 0 || backlog > somaxconn gets somaxconn.
+        'gets_limit': 'a backlog of 0 or less',
         'minimum_key': None,
     },
     'OpenBSD': {
         'reader': 'sysctl',
+        # kern_vars[] in sys/kern/kern_sysctl.c: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX};
+        # releases before that bounded table used a plain sysctl_int(): any int.
         'keys': ('kern.somaxconn',),
+        'bounds': (INT_MIN, INT_MAX),
+        # int somaxconn = SOMAXCONN (128) in sys/kern/uipc_socket.c.
         'default': 128,
-        'ceiling': 32767,
+        # short so_qlimit (sys/sys/socketvar.h); only an old, unbounded kernel can hold more.
+        'ceiling': S16_MAX,
+        'short_queue': True,
+        # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn, then
+        # backlog < sominconn gets sominconn.
+        'gets_limit': 'a negative backlog',
+        # {KERN_SOMINCONN, &sominconn, 0, SHRT_MAX}; SOMINCONN 80 (uipc_socket.c).
         'minimum_key': 'kern.sominconn',
+        'minimum_bounds': (INT_MIN, INT_MAX),
     },
     'DragonFly': {
         'reader': 'sysctl',
+        # SYSCTL_INT(_kern_ipc, KIPC_SOMAXCONN, somaxconn, CTLFLAG_RW, ...), no bounds
+        # (sys/kern/uipc_socket.c).
         'keys': ('kern.ipc.somaxconn',),
+        'bounds': (INT_MIN, INT_MAX),
+        # static int somaxconn = SOMAXCONN (128).
         'default': 128,
-        'ceiling': U16_MAX,
+        # short so_qlimit (sys/sys/socketvar.h): 32767, not 65535.
+        'ceiling': S16_MAX,
+        'short_queue': True,
+        # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn.
+        'gets_limit': 'a negative backlog',
         'minimum_key': None,
     },
     'NetBSD': {
-        # No sysctl: SOMAXCONN is a compiled-in, patchable variable.
+        # No sysctl: `int somaxconn = SOMAXCONN; /* patchable (XXX sysctl) */` and the
+        # kern.* nodes of sysctl_kern_socket_setup() do not include it (uipc_socket.c,
+        # rev. 1.301).  solisten(): a negative backlog becomes 0, then
+        # so_qlimit = uimin(backlog, somaxconn).  The default is the kernel's truth.
         'reader': 'none',
         'keys': (),
+        'bounds': None,
         'default': 128,
         'ceiling': None,
+        'short_queue': False,
+        'gets_limit': None,
         'minimum_key': None,
     },
     'SunOS': {
+        # ipadm (Solaris 11, illumos) names the tunable _conn_req_max_q; ndd and older
+        # releases tcp_conn_req_max_q.  tcp_propinfo_tbl[] in
+        # usr/src/uts/common/inet/tcp/tcp_tunables.c: range {1, UINT32_MAX}, default 128.
         'reader': 'ipadm',
         'keys': ('_conn_req_max_q',),
+        'bounds': (1, U32_MAX),
         'default': 128,
-        'ceiling': None,
-        'minimum_key': None,
+        # listen()'s backlog is an int, so no listen() asks for more than INT_MAX.
+        'ceiling': INT_MAX,
+        'short_queue': False,
+        'gets_limit': None,
+        # _conn_req_min {1, 1024, 1}: "the lowest maximum value of listen() an
+        # application can use" (Solaris Tunable Parameters Reference Manual).
+        'minimum_key': '_conn_req_min',
+        'minimum_bounds': (1, 1024),
     },
     'AIX': {
+        # no -o somaxconn prints "somaxconn = 1024" ("Tunable = Value", IBM no(1)).
         'reader': 'no',
         'keys': ('somaxconn',),
+        'bounds': (0, INT_MAX),
+        # 1024: the lead in PLATFORMS.md; IBM's tunable table was not retrievable to verify.
         'default': 1024,
         'ceiling': None,
+        'short_queue': False,
+        'gets_limit': None,
         'minimum_key': None,
     },
 }
@@ -243,15 +317,29 @@ def parse_sysctl_value(out):
     return parse_int(out)
 
 
-def parse_aix_no(out, key):
-    """``no -o somaxconn`` prints ``somaxconn = 1024``."""
+def parse_aix_no(out, key, lower=None, upper=None):
+    """``no -o somaxconn`` prints ``somaxconn = 1024``.
+
+    IBM's no(1): values are shown "one per line in pairs Tunable = Value"; ``no -a``
+    pads the names, so the name is compared without the surrounding blanks.
+    """
     for line in (out or '').splitlines():
         if '=' not in line:
             continue
         name, value = line.split('=', 1)
         if name.strip() == key:
-            return parse_int(value)
-    raise ReadFailure('no line "%s = N" in the output' % key)
+            return parse_int(value, lower, upper)
+    raise ReadFailure('no line "%s = N"' % key)
+
+
+def short_of(value):
+    """``(short)value`` in C on the two's-complement machines these kernels run on."""
+    return (value + 32768) % 65536 - 32768
+
+
+def ndd_name(key):
+    """ndd's name of an ipadm TCP tunable: ``_conn_req_max_q`` is ``tcp_conn_req_max_q``."""
+    return 'tcp' + key if key.startswith('_') else key
 
 
 def describe_os_error(exc):
@@ -373,46 +461,95 @@ class LimitGatherer(object):
         reader = getattr(self, '_read_' + platform['reader'])
         for key in platform['keys']:
             try:
-                raw, source = reader(key)
+                raw, source = reader(key, platform['bounds'])
             except ReadFailure as exc:
                 tried.append(exc.reason)
                 continue
-            self._warn_fallback(tried, source)
-            minimum = None
-            if platform['minimum_key']:
-                try:
-                    minimum = self._sysctl(platform['minimum_key'], 0, INT_MAX)
-                except ReadFailure as exc:
-                    self.warnings.append('%s unreadable (%s); no minimum applied'
-                                         % (platform['minimum_key'], exc.reason))
-            return self._result(raw, source, key, platform['ceiling'], minimum)
+            # Name the knob that answered: an alias answering is worth knowing.
+            self._warn_fallback(tried, '%s %s' % (source, key))
+            minimum = self._read_minimum(platform, source)
+            return self._other_result(platform, raw, source, key, minimum)
         self._warn_fallback(tried, 'the platform default %d' % platform['default'])
         return self._default(platform['default'])
 
-    def _read_sysctl(self, key):
-        return self._sysctl(key, None, None), 'sysctl'
+    def _other_result(self, platform, raw, source, key, minimum):
+        info = self._result(raw, source, key, platform['ceiling'], minimum)
+        if info['value'] < 0:
+            # Darwin, DragonFly and old OpenBSD accept a negative knob; every listen()
+            # then stores a negative limit and the socket queues no connection.
+            info.update(value=0, capped=True)
+            self.warnings.append('%s is %d: every listen() gets a negative queue limit and '
+                                 'accepts no connection; reported as 0' % (key, raw))
+        elif platform['short_queue'] and raw > S16_MAX:
+            stored = short_of(raw if minimum is None else max(raw, minimum))
+            self.warnings.append(
+                '%s is %d but the kernel keeps a listen queue limit in a short: listen(N) gets at '
+                'most %d (for N up to %d); %s gets (short)%d = %d%s, and any other request above '
+                '%d is truncated to 16 bits as well'
+                % (key, raw, S16_MAX, S16_MAX, platform['gets_limit'], raw, stored,
+                   ' and accepts no connection' if stored <= 0 else '', S16_MAX))
+        return info
 
-    def _read_ipadm(self, key):
-        argv = ['ipadm', 'show-prop', '-p', key, '-co', 'current', 'tcp']
-        rc, out, err = self.run_command(argv)
-        if rc == 0:
-            return parse_int(out), 'ipadm'
-        first = _command_failure(argv, rc, out, err).reason
-        # Solaris 10 and older illumos have no ipadm: ndd names the tunable without '_'.
-        ndd_key = 'tcp' + key if key.startswith('_') else key
-        argv = ['ndd', '-get', '/dev/tcp', ndd_key]
-        rc, out, err = self.run_command(argv)
-        if rc == 0:
-            self.warnings.append('%s; read %s with ndd instead' % (first, ndd_key))
-            return parse_int(out), 'ndd'
-        raise ReadFailure('%s; %s' % (first, _command_failure(argv, rc, out, err).reason))
+    def _read_minimum(self, platform, source):
+        key = platform['minimum_key']
+        if not key:
+            return None
+        lower, upper = platform['minimum_bounds']
+        try:
+            if source == 'ipadm':
+                return self._ipadm(key, lower, upper)
+            if source == 'ndd':
+                return self._ndd(ndd_name(key), lower, upper)
+            return self._sysctl(key, lower, upper)
+        except ReadFailure as exc:
+            self.warnings.append('%s unreadable (%s); no minimum applied' % (key, exc.reason))
+            return None
 
-    def _read_no(self, key):
+    def _read_sysctl(self, key, bounds):
+        return self._sysctl(key, bounds[0], bounds[1]), 'sysctl'
+
+    def _read_ipadm(self, key, bounds):
+        try:
+            return self._ipadm(key, bounds[0], bounds[1]), 'ipadm'
+        except ReadFailure as exc:
+            first = exc.reason
+        # Solaris 10 has no ipadm; ndd names the tunable with a tcp prefix.
+        try:
+            value = self._ndd(ndd_name(key), bounds[0], bounds[1])
+        except ReadFailure as exc:
+            raise ReadFailure('%s; %s' % (first, exc.reason))
+        self.warnings.append('%s; read %s with ndd instead' % (first, ndd_name(key)))
+        return value, 'ndd'
+
+    def _read_no(self, key, bounds):
         argv = ['no', '-o', key]
         rc, out, err = self.run_command(argv)
         if rc != 0:
             raise _command_failure(argv, rc, out, err)
-        return parse_aix_no(out, key), 'no'
+        try:
+            return parse_aix_no(out, key, bounds[0], bounds[1]), 'no'
+        except ReadFailure as exc:
+            raise ReadFailure('`%s` printed %s' % (' '.join(argv), exc.reason))
+
+    def _ipadm(self, key, lower, upper):
+        # -c: parsable output, one value per line; -o current: only the value in effect
+        # (illumos ipadm(8), show-prop).
+        return self._command_int(['ipadm', 'show-prop', '-p', key, '-co', 'current', 'tcp'],
+                                 lower, upper)
+
+    def _ndd(self, name, lower, upper):
+        # ndd [-get] device_name name: prints the value; rc 1 and a message on stdout for
+        # an unknown name (illumos usr/src/cmd/cmd-inet/usr.sbin/ndd.c).
+        return self._command_int(['ndd', '-get', '/dev/tcp', name], lower, upper)
+
+    def _command_int(self, argv, lower, upper):
+        rc, out, err = self.run_command(argv)
+        if rc != 0:
+            raise _command_failure(argv, rc, out, err)
+        try:
+            return parse_int(out, lower, upper)
+        except ReadFailure as exc:
+            raise ReadFailure('`%s` printed %s' % (' '.join(argv), exc.reason))
 
     # -- shared ------------------------------------------------------------------
 
