@@ -11,8 +11,15 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export ANSIBLE_HOME := $(CURDIR)/build/ansible-home
 export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
+export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo test units integration sanity venv collection clean bench
+.PHONY: demo test units integration sanity venv collection deps clean bench
+
+# The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
+# reachable on the machines this is tested on; TESTING.md).  The pinned release carries
+# ansible.posix 2.1.0.
+ANSIBLE_PACKAGE := ansible==12.3.0
+POSIX := $(COLLECTIONS)/ansible_collections/ansible/posix/MANIFEST.json
 
 demo: venv collection
 	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
@@ -48,7 +55,13 @@ $(VENV_216)/.installed: tests/requirements-2.16.txt
 	touch $@
 
 # ansible-core finds collections under .../ansible_collections/<namespace>/<name>.
-collection: $(COLLECTION_LINK)
+collection: $(COLLECTION_LINK) $(POSIX)
+
+deps: $(POSIX)
+
+$(POSIX): | $(VENV)/.installed
+	$(VENV)/bin/pip download --quiet --no-deps --dest build/wheels $(ANSIBLE_PACKAGE)
+	$(VENV)/bin/python tests/utils/extract_collection.py build/wheels/$(subst ==,-,$(ANSIBLE_PACKAGE))-py3-none-any.whl ansible.posix $(COLLECTIONS)
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)

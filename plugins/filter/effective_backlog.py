@@ -14,7 +14,7 @@ version_added: 0.1.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:
-  - Computes what a C(listen) call asking for the input gets when the kernel's limit is O(limit): the smaller of the two.
+  - Computes what a C(listen) call asking for the input gets when the kernel's limit is O(limit), that is the smaller of the two.
   - A negative request gets the limit, because Linux and the BSDs compare the request as unsigned.
   - With O(minimum) (OpenBSD's C(kern.sominconn), reported as C(listener_backlog_info.minimum)), the result
     is raised to at least that value, as the OpenBSD kernel function C(solisten) does.

@@ -140,8 +140,21 @@ def interpreter(namespace, python, directory, fault=None, prefix=()):
     return script
 
 
-def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=None, extra_args=()):
-    """Run ``playbook`` on ``hosts`` ({name: {var: value}}) and return {host: [task results]}."""
+# Collections the role needs (ansible.posix), put there by `make deps` without Galaxy.
+DEPENDENCIES = os.environ.get('NETSTACK_BACKLOG_DEPENDENCIES', os.path.join(ROOT, 'build', 'collections'))
+
+
+def dependencies_path():
+    if not os.path.isdir(os.path.join(DEPENDENCIES, 'ansible_collections', 'ansible', 'posix')):
+        pytest.fail('ansible.posix not found under %s: run `make deps`' % DEPENDENCIES)
+    return DEPENDENCIES
+
+
+def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=None, extra_args=(), prefix=()):
+    """Run ``playbook`` on ``hosts`` ({name: {var: value}}) and return {host: [task results]}.
+
+    ``prefix`` wraps the controller (to run it inside a simulated host, for example).
+    """
     inventory = os.path.join(directory, 'inventory.json')
     with open(inventory, 'w') as handle:
         json.dump({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local'}}}, handle)
@@ -160,9 +173,9 @@ def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=
         'ANSIBLE_FORKS': '10',
     })
     environment.update(env or {})
-    process = subprocess.run([os.path.join(ansible_bin, 'ansible-playbook'), '-i', inventory,
-                              os.path.join(PLAYBOOKS, playbook)] + list(extra_args),
-                             env=environment, capture_output=True, text=True, cwd=directory, check=False)
+    command = list(prefix) + [os.path.join(ansible_bin, 'ansible-playbook'), '-i', inventory]
+    command += [os.path.join(PLAYBOOKS, playbook)] + list(extra_args)
+    process = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=directory, check=False)
     recorded = {}
     if os.path.exists(results):
         with open(results) as handle:

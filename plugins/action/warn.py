@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Emit Ansible warnings from a task (the role's clamps and overrides are warnings, not debug output)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.six import string_types
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _VALID_ARGS = frozenset(('msg',))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        messages = self._task.args.get('msg')
+        if isinstance(messages, string_types):
+            messages = [messages]
+        if not isinstance(messages, list) or not all(isinstance(item, string_types) for item in messages):
+            raise AnsibleActionFail('msg must be a string or a list of strings, got %r' % (messages,))
+        result['changed'] = False
+        result['warnings'] = [item for item in messages if item]
+        result['msg'] = '%d warning(s)' % len(result['warnings'])
+        return result

@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+name: backlog_mismatches
+short_description: Listeners whose granted backlog differs from what their service should have
+version_added: 0.1.0
+author:
+  - netstack.backlog maintainers (@netstack)
+description:
+  - Compares the listeners reported by M(netstack.backlog.listener_backlog_facts) (with O(listener_backlog_facts#module:listeners=true))
+    with what each service should have, and returns one line per problem, naming the service, the address, the port,
+    the expected and the granted backlog. An empty list means every expected listener is there with its backlog.
+  - A service with no listener at all is a problem too (it is not running, or listens elsewhere).
+  - The role M(netstack.backlog.listener_backlog) uses it to decide which services to restart and to verify them.
+options:
+  _input:
+    description: The listeners, C(ansible_facts.listener_backlog_listeners).
+    type: list
+    elements: dict
+    required: true
+  expected:
+    description:
+      - What each service should have, as dicts with C(name) (shown in messages), C(process) (a regular expression
+        matched at the start of the listener's process name) and C(backlog) (an integer).
+    type: list
+    elements: dict
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: Fail unless Redis listens with a backlog of 4096
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join('; ') }}"
+  vars:
+    problems: >-
+      {{ ansible_facts.listener_backlog_listeners
+         | netstack.backlog.backlog_mismatches([{'name': 'redis', 'process': 'redis-server', 'backlog': 4096}]) }}
+'''
+
+RETURN = r'''
+_value:
+  description: One message per listener whose backlog differs, and per service with no listener.
+  type: list
+  elements: str
+'''
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+
+def _address(listener):
+    address = listener.get('address', '?')
+    if ':' in address:
+        address = '[%s]' % address
+    return '%s:%s' % (address, listener.get('port', '?'))
+
+
+def backlog_mismatches(listeners, expected):
+    if not isinstance(listeners, list):
+        raise AnsibleFilterError('netstack.backlog.backlog_mismatches: the input must be the list '
+                                 'ansible_facts.listener_backlog_listeners, got %r' % (listeners,))
+    problems = []
+    for entry in expected:
+        try:
+            name, pattern, backlog = entry['name'], re.compile(entry['process']), int(entry['backlog'])
+        except (KeyError, TypeError, ValueError, re.error) as exc:
+            raise AnsibleFilterError('netstack.backlog.backlog_mismatches: each expected entry needs name, '
+                                     'process (a regular expression) and backlog (an integer); %r: %s'
+                                     % (entry, exc))
+        mine = [item for item in listeners if pattern.match(item.get('process') or '')]
+        if not mine:
+            problems.append('%s: no TCP listener of a process matching %s' % (name, entry['process']))
+            continue
+        for listener in mine:
+            if listener.get('backlog') != backlog:
+                problems.append('%s on %s: expected backlog %d, the kernel granted %s'
+                                % (name, _address(listener), backlog, listener.get('backlog')))
+    return problems
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'backlog_mismatches': backlog_mismatches}

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A simulated host on this machine: a network namespace plus a private mount namespace.
+
+The host has its own ``net.core.*`` (the network namespace) and its own ``/etc``,
+``/var`` and ``/run`` (overlays and a tmpfs in a mount namespace kept alive by a bind
+mount of its ``ns/mnt`` file), so a role may write ``/etc/sysctl.d``, a service's config
+and its pid files, and start real daemons, without touching the machine.  Commands enter
+it with ``nsenter``; everything it holds lives in memory and goes when it is removed,
+daemons included (every process in its network namespace is killed).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from netns import Namespace
+
+# Directories the host gets a private, writable copy of (overlay over the machine's).
+PRIVATE_TREES = ('/etc', '/var')
+
+
+class NamespaceHost:
+    def __init__(self, label, somaxconn=None):
+        self.namespace = Namespace(label, somaxconn)
+        self.name = self.namespace.name
+        self.directory = tempfile.mkdtemp(prefix='%s-' % self.name)
+        self.mount_ns = os.path.join(self.directory, 'mnt')
+        self._bound = False
+        try:
+            self._make_mount_namespace()
+        except Exception:
+            self.remove()
+            raise
+
+    def _make_mount_namespace(self):
+        # The ns file must sit on a private mount, or the kernel refuses to bind it.
+        subprocess.run(['mount', '--bind', self.directory, self.directory], check=True)
+        self._bound = True
+        subprocess.run(['mount', '--make-private', self.directory], check=True)
+        open(self.mount_ns, 'w').close()
+        state = os.path.join(self.directory, 'state')
+        os.mkdir(state)
+        steps = ['mount -t tmpfs nbt-state %s' % shlex.quote(state),
+                 'mount -t tmpfs -o mode=755 nbt-run /run']
+        for tree in PRIVATE_TREES:
+            upper = os.path.join(state, tree.strip('/'), 'upper')
+            work = os.path.join(state, tree.strip('/'), 'work')
+            steps.append('mkdir -p %s %s' % (shlex.quote(upper), shlex.quote(work)))
+            steps.append('mount -t overlay nbt-%s -o lowerdir=%s,upperdir=%s,workdir=%s %s'
+                         % (tree.strip('/'), tree, upper, work, tree))
+        subprocess.run(['unshare', '--mount=%s' % self.mount_ns, '--propagation', 'private',
+                        'sh', '-ec', '; '.join(steps)], check=True, capture_output=True, text=True)
+
+    def command(self, argv):
+        """The argv that runs ``argv`` on this host."""
+        return ['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name, '--'] + list(argv)
+
+    def run(self, *argv, check=True, **kwargs):
+        kwargs.setdefault('capture_output', True)
+        kwargs.setdefault('text', True)
+        return subprocess.run(self.command(argv), check=check, **kwargs)
+
+    def read(self, path):
+        return self.run('cat', path).stdout
+
+    def write(self, path, content):
+        self.run('sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1"', 'write', path, input=content)
+
+    def exists(self, path):
+        return self.run('test', '-e', path, check=False).returncode == 0
+
+    def sysctl(self, path):
+        return int(self.read('/proc/sys/' + path))
+
+    def set_sysctl(self, path, value):
+        self.namespace.set_sysctl(path, value)
+
+    def listeners(self):
+        """{port: (granted backlog, process)} of the TCP listeners, as ss sees them."""
+        out = self.run('ss', '-ltnpH').stdout
+        found = {}
+        for line in out.splitlines():
+            fields = line.split()
+            port = int(fields[3].rsplit(':', 1)[1])
+            process = fields[5].split('"')[1] if len(fields) > 5 and '"' in fields[5] else None
+            found.setdefault(port, []).append((int(fields[2]), process))
+        return found
+
+    def pids(self):
+        out = subprocess.run(['ip', 'netns', 'pids', self.name], capture_output=True, text=True,
+                             check=False).stdout
+        return [int(pid) for pid in out.split()]
+
+    def stop_processes(self):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 5
+            while self.pids() and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+    def remove(self):
+        self.stop_processes()
+        if self._bound:
+            subprocess.run(['umount', self.mount_ns], check=False, capture_output=True)
+            subprocess.run(['umount', self.directory], check=False, capture_output=True)
+        self.namespace.remove()
+        shutil.rmtree(self.directory, ignore_errors=True)

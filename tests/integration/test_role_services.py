@@ -1,0 +1,317 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The listener_backlog role end to end: real kernel, real daemons from Debian's packages.
+
+Each test gets a simulated host (nshost.NamespaceHost): its own network namespace and
+its own /etc, /var and /run, so the role writes /etc/sysctl.d and the services' configs
+and starts the daemons there with their init scripts.  The truth is read back with ss
+(the kernel's view of each listener), never from the files the role wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from netns import controller_bin, dependencies_path, run_playbook
+from nshost import NamespaceHost
+
+SERVICES = {
+    # name: (config file, init service, port, pid file of the process holding the listener)
+    'nginx': ('/etc/nginx/sites-enabled/default', 'nginx', 80, '/run/nginx.pid'),
+    'redis': ('/etc/redis/redis.conf', 'redis-server', 6379, '/run/redis/redis-server.pid'),
+}
+STOCK_SOMAXCONN = 128
+
+
+@pytest.fixture
+def host():
+    made = NamespaceHost('role', STOCK_SOMAXCONN)
+    yield made
+    made.remove()
+
+
+@pytest.fixture
+def run_role(host, tmp_path, collections_root):
+    """Run the role on ``host`` with ``variables``; return (process, task results, recap)."""
+    ansible_bin = controller_bin('latest')
+    collections = '%s:%s' % (collections_root, dependencies_path())
+    counter = [0]
+
+    def run(variables, *extra_args):
+        counter[0] += 1
+        directory = tmp_path / ('run%d' % counter[0])
+        directory.mkdir()
+        vars_file = directory / 'vars.json'
+        vars_file.write_text(json.dumps(variables))
+        process, results = run_playbook(
+            ansible_bin, collections, 'role.yml',
+            {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}},
+            str(directory), extra_args=['-e', '@%s' % vars_file] + list(extra_args),
+            prefix=host.command([]))
+        tasks = results.get('localhost', [])
+        changed = [task['task'] for task in tasks if task['result'].get('changed')]
+        return process, tasks, changed
+
+    return run
+
+
+def granted(host, port):
+    """The backlogs the kernel granted the listeners on ``port`` (every address)."""
+    return sorted(entry[0] for entry in host.listeners().get(port, []))
+
+
+def pid_of(host, pid_file):
+    return int(host.read(pid_file).strip())
+
+
+def snapshot(host, service):
+    config, port = SERVICES[service][0], SERVICES[service][2]
+    return {
+        'somaxconn': host.sysctl('net/core/somaxconn'),
+        'sysctl_d': host.run('sh', '-c', 'cat /etc/sysctl.d/*.conf 2>/dev/null', check=False).stdout,
+        'config': host.read(config),
+        'granted': granted(host, port),
+    }
+
+
+def failure_message(tasks):
+    """What the failed tasks said, their failed loop items included (validators' output there)."""
+    parts = []
+    for task in tasks:
+        if task['status'] != 'failed':
+            continue
+        for result in [task['result']] + task['result'].get('results', []):
+            if result is task['result'] or result.get('failed'):
+                parts.extend(str(result.get(key, '')) for key in ('msg', 'stdout', 'stderr'))
+    return ' '.join(parts)
+
+
+@pytest.mark.parametrize('service', sorted(SERVICES))
+def test_role_tunes_configures_and_verifies_then_changes_nothing(host, run_role, service):
+    config, init, port, pid_file = SERVICES[service]
+    variables = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{'name': service}]}
+
+    process, tasks, changed = run_role(variables)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert host.sysctl('net/core/somaxconn') == 4096
+    assert host.read('/etc/sysctl.d/90-listener-backlog.conf') == 'net.core.somaxconn = 4096\n'
+    # Every listener of the daemon (IPv4 and IPv6) got the new limit, in the kernel's view.
+    assert granted(host, port) == [4096, 4096]
+    assert 'backlog=4096' in host.read(config) or 'tcp-backlog 4096' in host.read(config)
+    assert changed, 'the first run must report its changes'
+
+    # A second run changes nothing.
+    before = snapshot(host, service)
+    process, tasks, changed = run_role(variables)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert changed == []
+    assert 'changed=0' in process.stdout
+    assert snapshot(host, service) == before
+
+    # Check mode on a changed input reports what would change and changes nothing.
+    process, tasks, changed = run_role(dict(variables, listener_backlog_somaxconn=8192), '--check', '--diff')
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert any(name.endswith('Set the values in the running kernel') for name in changed), changed
+    assert any('Write the backlog into' in name for name in changed), changed
+    assert any('Apply the backlog' in name for name in changed), changed
+    assert '+net.core.somaxconn = 8192' in process.stdout  # the diff of the sysctl file
+    assert snapshot(host, service) == before
+    if os.path.islink(config):
+        assert host.run('test', '-L', config, check=False).returncode == 0, 'the link must stay a link'
+
+
+def test_nginx_takes_a_new_backlog_on_reload_redis_needs_a_restart(host, run_role):
+    """The catalogue's apply method, established on the real daemons.
+
+    nginx: a reload with a changed backlog makes the master call listen() again on its
+    open socket (same master pid, new backlog).  Redis: tcp-backlog is immutable at run
+    time and there is no reload, so the role restarts it (new pid, new backlog).
+    """
+    services = [{'name': 'nginx', 'backlog': 300}, {'name': 'redis', 'backlog': 300}]
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 4096, 'listener_backlog_services': services})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, 80) == [300, 300] and granted(host, 6379) == [300, 300]
+    nginx_pid, redis_pid = pid_of(host, SERVICES['nginx'][3]), pid_of(host, SERVICES['redis'][3])
+
+    services = [{'name': 'nginx', 'backlog': 700}, {'name': 'redis', 'backlog': 700}]
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 4096, 'listener_backlog_services': services})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, 80) == [700, 700] and granted(host, 6379) == [700, 700]
+    assert pid_of(host, SERVICES['nginx'][3]) == nginx_pid, 'nginx was reloaded, not restarted'
+    assert pid_of(host, SERVICES['redis'][3]) != redis_pid, 'redis was restarted'
+    asked = {result['item']: result['invocation']['module_args']['state']
+             for task in tasks if 'Apply the backlog' in task['task']
+             for result in task['result'].get('results', [])}
+    assert asked == {'nginx': 'reloaded', 'redis-server': 'restarted'}
+
+
+def test_kernel_limit_change_alone_restarts_listeners_that_asked_for_more(host, run_role):
+    """nginx asks for 2000 under a limit of 128: it gets 128.  Raising the limit alone
+    (the config already says 2000 after the first run) must still reach the listener."""
+    services = [{'name': 'nginx', 'backlog': 2000}]
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 1000, 'listener_backlog_services': services})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, 80) == [1000, 1000]
+    warnings = [w for task in tasks for w in task['result'].get('warnings', [])]
+    assert any('backlog (nginx) is 2000, above the kernel limit 1000' in w for w in warnings), warnings
+
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 3000, 'listener_backlog_services': services})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, 80) == [2000, 2000]
+
+
+def test_config_failing_validation_leaves_file_and_service_untouched(host, run_role):
+    process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'redis', 'backlog': 200}]})
+    assert process.returncode == 0, process.stdout + process.stderr
+    config = SERVICES['redis'][0]
+    broken = host.read(config) + 'maxmemory-policy no-such-policy\n'
+    host.write(config, broken)
+    pid = pid_of(host, SERVICES['redis'][3])
+
+    process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'redis', 'backlog': 100}]})
+    assert process.returncode != 0
+    message = failure_message(tasks) + process.stdout
+    assert 'failed to validate' in message
+    assert 'no-such-policy' in message  # Redis's own words about the file
+    assert host.read(config) == broken
+    assert pid_of(host, SERVICES['redis'][3]) == pid
+    assert granted(host, 6379) == [128, 128]
+
+
+def test_nginx_fragment_failing_validation_shows_nginx_words(host, run_role):
+    config = SERVICES['nginx'][0]
+    broken = host.read(config).replace('listen 80 default_server;', 'listen 80 default_server no_such_option;')
+    host.write(os.path.realpath(config), broken)
+    process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'nginx'}]})
+    assert process.returncode != 0
+    message = failure_message(tasks)
+    assert 'invalid parameter "no_such_option"' in message, message
+    assert host.read(config) == broken
+    assert not host.listeners().get(80), 'nginx must not have been started'
+
+
+def test_failed_start_is_reported_in_the_services_words(host, run_role):
+    # Something else holds Redis's port on 127.0.0.1 in this host.
+    blocker = subprocess.Popen(host.command(['python3', '-c', (
+        'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); '
+        's.bind(("127.0.0.1", 6379)); s.listen(5); print("ready", flush=True); sys.stdin.read()')]),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert blocker.stdout.readline().strip() == 'ready'
+        process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'redis'}]})
+    finally:
+        blocker.kill()
+        blocker.wait()
+    assert process.returncode != 0
+    message = failure_message(tasks)
+    # Redis forks before it binds, so its init script reports success: verification finds no
+    # listener and shows why in Redis's own words, from its log.
+    assert 'redis: no TCP listener' in message, message
+    assert 'Address already in use' in message, message
+
+
+def test_verification_names_service_address_port_expected_and_granted(host, run_role):
+    # A config file nginx never reads: the role edits nothing that matters, so the listener
+    # keeps nginx's own 511 and verification must say so.
+    host.write('/etc/nginx/unused.conf', '# not included anywhere\n')
+    process, tasks, changed = run_role({
+        'listener_backlog_somaxconn': 4096, 'listener_backlog_verify_timeout': 2,
+        'listener_backlog_services': [{'name': 'nginx', 'config': '/etc/nginx/unused.conf'}]})
+    assert process.returncode != 0
+    message = failure_message(tasks)
+    assert 'nginx on 0.0.0.0:80: expected backlog 4096, the kernel granted 511' in message, message
+    assert 'nginx on [::]:80: expected backlog 4096, the kernel granted 511' in message, message
+
+
+def test_templates_render_with_the_fact_and_restart_their_service(host, run_role, tmp_path):
+    template = tmp_path / 'listen.conf.j2'
+    template.write_text('{{ ansible_managed | comment }}\nserver {\n'
+                        '  listen 127.0.0.1:8080 backlog={{ 9000 | netstack.backlog.effective_backlog('
+                        'ansible_facts.listener_backlog) }};\n}\n')
+    variables = {'listener_backlog_somaxconn': 2500,
+                 'listener_backlog_templates': [{'src': str(template), 'dest': '/etc/nginx/conf.d/listen.conf',
+                                                 'service': 'nginx', 'validate': 'grep -q "backlog=[0-9]" %s'}]}
+    host.run('service', 'nginx', 'start')
+    process, tasks, changed = run_role(variables)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert 'backlog=2500;' in host.read('/etc/nginx/conf.d/listen.conf')
+    deadline = time.monotonic() + 10
+    while granted(host, 8080) != [2500] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert granted(host, 8080) == [2500]
+    process, tasks, changed = run_role(variables)
+    assert process.returncode == 0 and changed == []
+
+
+READONLY_PREFIX = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                   'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"', 'ro']
+
+
+def test_read_only_proc_sys_fails_before_any_change_or_skips_when_asked(host, run_role, tmp_path, collections_root):
+    ansible_bin = controller_bin('latest')
+    collections = '%s:%s' % (collections_root, dependencies_path())
+    before = host.read(SERVICES['redis'][0])
+
+    def run(variables, label):
+        directory = tmp_path / label
+        directory.mkdir()
+        (directory / 'vars.json').write_text(json.dumps(variables))
+        return run_playbook(ansible_bin, collections, 'role.yml',
+                            {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}},
+                            str(directory), extra_args=['-e', '@%s' % (directory / 'vars.json')],
+                            prefix=host.command(READONLY_PREFIX))
+
+    variables = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{'name': 'redis', 'backlog': 100}]}
+    process, results = run(variables, 'fail')
+    assert process.returncode != 0
+    message = failure_message(results.get('localhost', []))
+    assert 'is read-only on this host' in message and 'listener_backlog_readonly_sysctl=skip' in message, message
+    assert host.sysctl('net/core/somaxconn') == STOCK_SOMAXCONN
+    assert not host.exists('/etc/sysctl.d/90-listener-backlog.conf')
+    assert host.read(SERVICES['redis'][0]) == before
+
+    process, results = run(dict(variables, listener_backlog_readonly_sysctl='skip'), 'skip')
+    assert process.returncode == 0, process.stdout + process.stderr
+    warnings = [w for task in results['localhost'] for w in task['result'].get('warnings', [])]
+    assert any('read-only here' in w for w in warnings), warnings
+    assert host.sysctl('net/core/somaxconn') == STOCK_SOMAXCONN
+    assert granted(host, 6379) == [100, 100]
+
+
+BAD_INPUTS = [
+    ({'listener_backlog_somaxconn': 'lots'}, ['listener_backlog_somaxconn', 'lots']),
+    ({'listener_backlog_somaxconn': -1}, ['listener_backlog_somaxconn is -1', 'from 0 to 2147483647']),
+    ({'listener_backlog_somaxconn': True}, ['listener_backlog_somaxconn is true', 'accepts an integer']),
+    ({'listener_backlog_somaxconn': 2147483648}, ['listener_backlog_somaxconn is 2147483648', 'from 0 to 2147483647']),
+    ({'listener_backlog_syn_backlog': 0}, ['listener_backlog_syn_backlog is 0', 'from 1 to 2147483647']),
+    ({'listener_backlog_services': [{'name': 'squid'}]}, ['squid', 'nginx, redis']),
+    ({'listener_backlog_services': [{'name': 'redis', 'backlog': -5}]},
+     ['listener_backlog_services[0].backlog (redis) is -5', 'an integer of 0 or more']),
+    ({'listener_backlog_services': [{'name': 'nginx', 'config': '/etc/nginx/missing.conf'}]},
+     ['listener_backlog_services[0].config (nginx): /etc/nginx/missing.conf does not exist']),
+    ({'listener_backlog_readonly_sysctl': 'maybe'}, ['listener_backlog_readonly_sysctl', 'fail, skip', 'maybe']),
+]
+
+
+def test_bad_input_fails_before_anything_changes_naming_variable_and_value(host, run_role):
+    before = (host.sysctl('net/core/somaxconn'), host.read(SERVICES['redis'][0]))
+    for variables, expected in BAD_INPUTS:
+        # Every bad input comes with a valid change that must not happen.
+        variables = dict({'listener_backlog_somaxconn': 4096,
+                          'listener_backlog_services': [{'name': 'redis', 'backlog': 50}]}, **variables)
+        process, tasks, changed = run_role(variables)
+        assert process.returncode != 0, variables
+        message = failure_message(tasks) + process.stdout
+        for text in expected:
+            assert text in message, (variables, message)
+        assert changed == [], (variables, changed)
+        assert (host.sysctl('net/core/somaxconn'), host.read(SERVICES['redis'][0])) == before, variables
+        assert not host.exists('/etc/sysctl.d/90-listener-backlog.conf'), variables
