@@ -13,7 +13,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo test units integration sanity venv collection deps clean bench
+.PHONY: demo packages test units integration sanity venv collection deps clean bench
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; TESTING.md).  The pinned release carries
@@ -21,18 +21,31 @@ export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 ANSIBLE_PACKAGE := ansible==12.3.0
 POSIX := $(COLLECTIONS)/ansible_collections/ansible/posix/MANIFEST.json
 
-demo: venv collection
+demo: venv collection packages
 	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
 	  -e ansible_python_interpreter=$(CURDIR)/$(VENV)/bin/python -e demo_output_dir=$(CURDIR)/build/demo
+	$(VENV)/bin/python tests/utils/demo_tuning.py
+
+# The real daemons the demo and the role's tests run, from Debian's packages.  Debian's
+# maintainer scripts would start them on the machine itself: a policy-rc.d that forbids
+# that is put in place first where there is none (the demo and the tests start them in
+# their own namespaces).
+DEBIAN_PACKAGES := iproute2 util-linux procps redis-server nginx
+packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 
 # Sanity first, then one pytest run (unit + real-kernel integration) whose summary closes the output.
-test: sanity
+test: sanity packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 
 units: venv collection
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
 
-integration: venv collection
+integration: venv collection packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/integration
 
 # ansible-test 2.19 checks every test on Pythons 3.8+; ansible-test 2.16 still knows the
