@@ -40,12 +40,16 @@ def host():
 
 @pytest.fixture
 def run_role(host, tmp_path, collections_root):
-    """Run the role on ``host`` with ``variables``; return (process, task results, recap)."""
-    ansible_bin = controller_bin('latest')
+    """Run the role on ``host`` with ``variables``; return (process, task results, changed task names).
+
+    ``controller`` picks the ansible-core release; ``wrapper`` is a command the controller
+    runs under inside the host (to make /proc/sys read-only, for example).
+    """
     collections = '%s:%s' % (collections_root, dependencies_path())
     counter = [0]
 
-    def run(variables, *extra_args):
+    def run(variables, *extra_args, controller='latest', wrapper=()):
+        ansible_bin = controller_bin(controller)
         counter[0] += 1
         directory = tmp_path / ('run%d' % counter[0])
         directory.mkdir()
@@ -55,7 +59,7 @@ def run_role(host, tmp_path, collections_root):
             ansible_bin, collections, 'role.yml',
             {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}},
             str(directory), extra_args=['-e', '@%s' % vars_file] + list(extra_args),
-            prefix=host.command([]))
+            prefix=host.command(list(wrapper)))
         tasks = results.get('localhost', [])
         changed = [task['task'] for task in tasks if task['result'].get('changed')]
         return process, tasks, changed
@@ -255,32 +259,20 @@ READONLY_PREFIX = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
                    'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"', 'ro']
 
 
-def test_read_only_proc_sys_fails_before_any_change_or_skips_when_asked(host, run_role, tmp_path, collections_root):
-    ansible_bin = controller_bin('latest')
-    collections = '%s:%s' % (collections_root, dependencies_path())
+def test_read_only_proc_sys_fails_before_any_change_or_skips_when_asked(host, run_role):
     before = host.read(SERVICES['redis'][0])
-
-    def run(variables, label):
-        directory = tmp_path / label
-        directory.mkdir()
-        (directory / 'vars.json').write_text(json.dumps(variables))
-        return run_playbook(ansible_bin, collections, 'role.yml',
-                            {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}},
-                            str(directory), extra_args=['-e', '@%s' % (directory / 'vars.json')],
-                            prefix=host.command(READONLY_PREFIX))
-
     variables = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{'name': 'redis', 'backlog': 100}]}
-    process, results = run(variables, 'fail')
+    process, tasks, changed = run_role(variables, wrapper=READONLY_PREFIX)
     assert process.returncode != 0
-    message = failure_message(results.get('localhost', []))
+    message = failure_message(tasks)
     assert 'is read-only on this host' in message and 'listener_backlog_readonly_sysctl=skip' in message, message
     assert host.sysctl('net/core/somaxconn') == STOCK_SOMAXCONN
     assert not host.exists('/etc/sysctl.d/90-listener-backlog.conf')
     assert host.read(SERVICES['redis'][0]) == before
 
-    process, results = run(dict(variables, listener_backlog_readonly_sysctl='skip'), 'skip')
+    process, tasks, changed = run_role(dict(variables, listener_backlog_readonly_sysctl='skip'), wrapper=READONLY_PREFIX)
     assert process.returncode == 0, process.stdout + process.stderr
-    warnings = [w for task in results['localhost'] for w in task['result'].get('warnings', [])]
+    warnings = [w for task in tasks for w in task['result'].get('warnings', [])]
     assert any('read-only here' in w for w in warnings), warnings
     assert host.sysctl('net/core/somaxconn') == STOCK_SOMAXCONN
     assert granted(host, 6379) == [100, 100]
@@ -315,3 +307,36 @@ def test_bad_input_fails_before_anything_changes_naming_variable_and_value(host,
         assert changed == [], (variables, changed)
         assert (host.sysctl('net/core/somaxconn'), host.read(SERVICES['redis'][0])) == before, variables
         assert not host.exists('/etc/sysctl.d/90-listener-backlog.conf'), variables
+
+
+def test_files_read_later_at_boot_are_named_and_persist_false_writes_a_runtime_file(host, run_role):
+    host.write('/etc/sysctl.d/99-local.conf', 'net.core.somaxconn = 512\n')
+    host.write('/etc/sysctl.d/10-early.conf', 'net.core.somaxconn = 256\n')  # read before ours: harmless
+    host.write('/etc/sysctl.conf', host.read('/etc/sysctl.conf') + 'net.ipv4.tcp_max_syn_backlog=64\n')
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 2048, 'listener_backlog_syn_backlog': 1024})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert host.sysctl('net/core/somaxconn') == 2048
+    assert host.sysctl('net/ipv4/tcp_max_syn_backlog') == 1024
+    assert host.read('/etc/sysctl.d/90-listener-backlog.conf') == (
+        'net.core.somaxconn = 2048\nnet.ipv4.tcp_max_syn_backlog = 1024\n')
+    warnings = ' '.join(w for task in tasks for w in task['result'].get('warnings', []))
+    assert '/etc/sysctl.d/99-local.conf also sets' in warnings, warnings
+    assert '/etc/sysctl.conf also sets' in warnings, warnings
+    assert '10-early.conf' not in warnings
+
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 3000, 'listener_backlog_persist': False})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert host.sysctl('net/core/somaxconn') == 3000
+    assert host.read('/run/sysctl.d/90-listener-backlog.conf') == 'net.core.somaxconn = 3000\n'
+    assert 'somaxconn = 2048' in host.read('/etc/sysctl.d/90-listener-backlog.conf')
+
+
+def test_role_runs_on_the_oldest_supported_controller(host, run_role):
+    """ansible-core 2.16 (requires_ansible >=2.16): the first run applies, the second changes nothing."""
+    variables = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{'name': 'redis'}]}
+    process, tasks, changed = run_role(variables, controller='2.16')
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, 6379) == [4096, 4096]
+    process, tasks, changed = run_role(variables, controller='2.16')
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert changed == [] and 'changed=0' in process.stdout
