@@ -35,6 +35,12 @@ options:
         the backlog the kernel granted it and its queue now, in RV(ansible_facts.ansible_listener_backlog_listeners).
       - On Linux they are read through the kernel's C(sock_diag) netlink interface (no program
         needed); the C(ss) program is the fall-back.
+      - On FreeBSD and DragonFly they are read from C(netstat -LanW -p tcp), on macOS from
+        C(netstat -AanlLW -f inet) and C(netstat -AanlLW -f inet6); a macOS socket in both lists
+        (same PCB) is one dual-stack socket. netstat shows no owner, so C(pid) and C(process) are
+        null there, and it leaves out a socket whose queue limit is 0.
+      - OpenBSD and NetBSD have no C(netstat) view of listen queues (NetBSD's C(-L) is about routes);
+        there, as on any other system, O(listeners=true) fails and names the supported systems.
     type: bool
     default: false
 attributes:
@@ -153,17 +159,23 @@ ansible_facts:
           returned: always
           sample: 0
     ansible_listener_backlog_listeners:
-      description: Every listening TCP socket, sorted by port, address.
+      description:
+        - Every listening TCP socket, sorted by port, family, address.
+        - Linux, FreeBSD, DragonFly and macOS only.
       returned: when O(listeners=true)
       type: list
       elements: dict
       contains:
         family:
-          description: C(ipv4) or C(ipv6).
+          description:
+            - C(ipv4) or C(ipv6).
+            - A dual-stack socket (FreeBSD C(tcp46), or a macOS socket in both netstat lists) is C(ipv6).
           type: str
           returned: always
         address:
-          description: The local address it listens on.
+          description:
+            - The local address it listens on; the wildcard is C(0.0.0.0) or C(::).
+            - From netstat without an IPv6 zone (C(fe80::1), not C(fe80::1%lo0)).
           type: str
           returned: always
           sample: 127.0.0.1
@@ -173,12 +185,18 @@ ansible_facts:
           returned: always
           sample: 6379
         backlog:
-          description: The accept queue limit the kernel granted this socket.
+          description:
+            - The accept queue limit the kernel granted this socket (netstat's C(maxqlen)).
+            - Negative on macOS or DragonFly when a backlog above 32767 was kept in 16 bits; such
+              a socket refuses every connection, and the module warns.
           type: int
           returned: always
           sample: 511
         queued:
-          description: Connections waiting in its accept queue now.
+          description:
+            - Connections waiting in its accept queue now (netstat's C(qlen)).
+            - FreeBSD refuses a connection only when the queue is above one and a half times its
+              C(backlog) (C(sonewconn)), so there it can exceed C(backlog).
           type: int
           returned: always
           sample: 0
@@ -200,6 +218,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
+from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
 from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
     NetlinkError,
     dump_listeners,
@@ -243,6 +262,18 @@ def linux_listeners(run_command, warnings):
     return listeners
 
 
+def netstat_listeners(system, run_command, warnings):
+    """Listeners of a BSD or macOS host, from the netstat commands ``_netstat`` names."""
+    outputs = []
+    for argv in netstat.COMMANDS[system]:
+        rc, out, err = run_command(list(argv))
+        if rc != 0:
+            raise RuntimeError('listeners unavailable: `%s` exited %d: %s'
+                               % (' '.join(argv), rc, (err or out or '').strip() or 'no output'))
+        outputs.append(out)
+    return netstat.listeners_from_outputs(system, outputs, warnings)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(listeners=dict(type='bool', default=False)),
@@ -256,14 +287,17 @@ def main():
     facts = {'ansible_listener_backlog': value, 'ansible_listener_backlog_info': info}
 
     if module.params['listeners']:
-        if system != 'Linux':
-            module.fail_json(msg='listeners=true is supported on Linux only for now; %s has no '
-                                 'reader yet' % system)
+        if system != 'Linux' and system not in netstat.COMMANDS:
+            module.fail_json(msg='listeners=true is not supported on %s; it is supported on %s'
+                                 % (system, ', '.join(('Linux',) + netstat.SYSTEMS)))
         try:
-            listeners = linux_listeners(run_command, gatherer.warnings)
+            if system == 'Linux':
+                listeners = linux_listeners(run_command, gatherer.warnings)
+            else:
+                listeners = netstat_listeners(system, run_command, gatherer.warnings)
         except RuntimeError as exc:
             module.fail_json(msg=str(exc))
-        listeners.sort(key=lambda item: (item['port'], item['family'], item['address']))
+        listeners.sort(key=lambda item: (item['port'], item['family'] or '', item['address']))
         facts['ansible_listener_backlog_listeners'] = listeners
 
     for warning in gatherer.warnings:
