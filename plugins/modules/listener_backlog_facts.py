@@ -213,19 +213,12 @@ ansible_facts:
 '''
 
 import os
-import platform
-import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
-from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
-from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
-    NetlinkError,
-    dump_listeners,
-    parse_ss_listeners,
-    probe_listen_grant,
-    socket_owners,
-)
+
+# The listener readers (_sock_diag, _netstat) are imported where they are used: a plain
+# run needs neither, and a module on a fleet pays for every import on every host.
 
 # Where the system tools live on the platforms we read, in case PATH is minimal.
 SYSTEM_DIRS = ['/sbin', '/usr/sbin', '/usr/bin', '/bin']
@@ -245,7 +238,19 @@ def command_runner(module):
     return run
 
 
+def linux_probe(request):
+    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import probe_listen_grant
+    return probe_listen_grant(request)
+
+
 def linux_listeners(run_command, warnings):
+    import socket
+    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
+        NetlinkError,
+        dump_listeners,
+        parse_ss_listeners,
+        socket_owners,
+    )
     try:
         listeners = dump_listeners()
     except (socket.error, OSError, NetlinkError) as exc:
@@ -264,6 +269,10 @@ def linux_listeners(run_command, warnings):
 
 def netstat_listeners(system, run_command, warnings):
     """Listeners of a BSD or macOS host, from the netstat commands ``_netstat`` names."""
+    from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
+    if system not in netstat.COMMANDS:
+        raise RuntimeError('listeners=true is not supported on %s; it is supported on %s'
+                           % (system, ', '.join(('Linux',) + netstat.SYSTEMS)))
     outputs = []
     for argv in netstat.COMMANDS[system]:
         rc, out, err = run_command(list(argv))
@@ -279,17 +288,14 @@ def main():
         argument_spec=dict(listeners=dict(type='bool', default=False)),
         supports_check_mode=True,
     )
-    system = platform.system()
+    system, release = os.uname()[0], os.uname()[2]
     run_command = command_runner(module)
-    gatherer = LimitGatherer(system, os.uname()[2], read_file, run_command,
-                             probe=probe_listen_grant if system == 'Linux' else None)
+    gatherer = LimitGatherer(system, release, read_file, run_command,
+                             probe=linux_probe if system == 'Linux' else None)
     value, info = gatherer.gather()
     facts = {'ansible_listener_backlog': value, 'ansible_listener_backlog_info': info}
 
     if module.params['listeners']:
-        if system != 'Linux' and system not in netstat.COMMANDS:
-            module.fail_json(msg='listeners=true is not supported on %s; it is supported on %s'
-                                 % (system, ', '.join(('Linux',) + netstat.SYSTEMS)))
         try:
             if system == 'Linux':
                 listeners = linux_listeners(run_command, gatherer.warnings)

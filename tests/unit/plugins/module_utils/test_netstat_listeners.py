@@ -324,7 +324,7 @@ def run_main(monkeypatch, system, commands, listeners=True):
             raise FailJson(result)
 
     monkeypatch.setattr(facts_module, 'AnsibleModule', FakeModule)
-    monkeypatch.setattr(facts_module.platform, 'system', lambda: system)
+    monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '1.0', '#1', 'amd64'))
     return host
 
 
