@@ -174,7 +174,9 @@ def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=
     })
     environment.update(env or {})
     command = list(prefix) + [os.path.join(ansible_bin, 'ansible-playbook'), '-i', inventory]
-    command += [os.path.join(PLAYBOOKS, playbook)] + list(extra_args)
+    # A collection playbook by its name (netstack.backlog.audit), else a test playbook.
+    is_fqcn = playbook.startswith('netstack.backlog.')
+    command += [playbook if is_fqcn else os.path.join(PLAYBOOKS, playbook)] + list(extra_args)
     process = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=directory, check=False)
     recorded = {}
     if os.path.exists(results):

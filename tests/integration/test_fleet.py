@@ -12,6 +12,7 @@ Eight hosts keep CI in time; each has its own net.core.somaxconn, its own /etc, 
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
@@ -72,3 +73,81 @@ def test_role_tunes_each_host_to_its_own_value_and_one_bad_host_spoils_nothing(f
         assert not [entry for entry in results[name] if entry['status'] != 'ok'], name
     # Each host's /etc is its own: nothing reached the machine's.
     assert not os.path.exists('/etc/sysctl.d/90-listener-backlog.conf')
+
+
+AT_LIMIT = r'''
+import socket, sys
+sock = socket.socket()
+sock.bind(("127.0.0.1", 7070))
+sock.listen(2**31 - 1)  # asks for everything: gets the host's limit
+print("ready", flush=True)
+sys.stdin.read()
+'''
+
+# A listener that never accepts, with an accept queue of one, and a client that keeps
+# sending SYNs: each SYN that meets the full queue counts as ListenOverflows.
+OVERFLOWING = r'''
+import socket, sys, time
+server = socket.socket()
+server.bind(("127.0.0.1", 7171))
+server.listen(0)
+held = []
+print("ready", flush=True)
+while True:
+    client = socket.socket()
+    client.setblocking(False)
+    client.connect_ex(("127.0.0.1", 7171))
+    held.append(client)
+    time.sleep(0.05)
+'''
+
+
+def start(host, script):
+    process = subprocess.Popen(host.command(['python3', '-c', script]), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == 'ready'
+    return process
+
+
+def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, collections_root):
+    names = sorted(fleet.hosts)
+    clamped, overflowing, managed, unreachable = names[:4]
+    started = [start(fleet.hosts[clamped], AT_LIMIT), start(fleet.hosts[overflowing], OVERFLOWING)]
+    try:
+        fleet.hosts[managed].run('service', 'redis-server', 'start')
+        fleet.hosts[unreachable].namespace.remove()
+        report_dir = tmp_path / 'report'
+        extra = {managed: {'listener_backlog_services': [{'name': 'redis', 'backlog': 100}]}}
+        ansible_bin = controller_bin('latest')
+        directory = tmp_path / 'audit'
+        directory.mkdir()
+        process, results = run_playbook(
+            ansible_bin, '%s:%s' % (collections_root, dependencies_path()), 'netstack.backlog.audit',
+            fleet.inventory(os.path.join(ansible_bin, 'python'), extra), str(directory),
+            env={'ANSIBLE_PIPELINING': 'True'},
+            extra_args=['-e', 'audit_sample_interval=2', '-e', 'audit_report_dir=%s' % report_dir])
+    finally:
+        for process_started in started:
+            process_started.kill()
+            process_started.wait()
+    assert process.returncode != 0  # the unreachable host
+    markdown = (report_dir / 'listener-backlog-audit.md').read_text()
+    html = (report_dir / 'listener-backlog-audit.html').read_text()
+    assert '7 hosts answered; no answer from %s.' % unreachable in markdown
+    # Hosts by limit: each value once, highest first, with its hosts.
+    limits = [START_VALUES[names.index(name)] for name in names if name != unreachable]
+    rows = [line for line in markdown.splitlines() if line.startswith('| ') and line.endswith('(net.core.somaxconn) |')]
+    assert [int(row.split('|')[1]) for row in rows] == sorted(limits, reverse=True)
+    # The listener that asked for everything sits at its host's limit.
+    assert '| %s | 127.0.0.1 | 7070 | %d | python3 |' % (clamped, START_VALUES[0]) in markdown
+    # The host whose overflows rose during the audit, and only that one.
+    rising = markdown.split('## Hosts with rising overflows or drops')[1].split('##')[0]
+    assert '| %s |' % overflowing in rising
+    assert sum(line.startswith('| host0') for line in rising.splitlines()) == 1
+    # The managed Redis asks for 100 where the role would set 100, but runs with 511 capped.
+    redis_granted = min(511, START_VALUES[2])
+    assert ('| %s | redis on 127.0.0.1:6379: expected backlog 100, the kernel granted %d |'
+            % (managed, redis_granted)) in markdown
+    for name in (clamped, overflowing, managed, unreachable):
+        assert name in html
+    assert html.startswith('<!DOCTYPE html>') and '</html>' in html
