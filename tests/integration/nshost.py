@@ -51,7 +51,8 @@ class NamespaceHost:
         state = os.path.join(self.directory, 'state')
         os.mkdir(state)
         steps = ['mount -t tmpfs nbt-state %s' % shlex.quote(state),
-                 'mount -t tmpfs -o mode=755 nbt-run /run']
+                 'mount -t tmpfs -o mode=755 nbt-run /run',
+                 'mkdir -m 1777 /run/lock']  # as a booted machine has it (apache2ctl needs it)
         for tree in PRIVATE_TREES:
             upper = os.path.join(state, tree.strip('/'), 'upper')
             work = os.path.join(state, tree.strip('/'), 'work')
