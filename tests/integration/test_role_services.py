@@ -23,6 +23,7 @@ import pytest
 from netns import controller_bin, dependencies_path, run_playbook
 from nshost import NamespaceHost
 
+
 class Service:
     """What the tests know of a catalogue service as Debian 12 ships it."""
 
