@@ -16,6 +16,7 @@ through here; Windows hosts list ``win_listener_backlog_facts`` there.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
@@ -42,8 +43,14 @@ class ActionModule(ActionBase):
         del tmp  # unused since ansible-core 2.5; the connection's tmpdir is used
         wrap_async = self._task.async_val and not self._connection.has_native_async
         module_name = module_for_shell(self._connection._shell)
+        module_args = dict(self._task.args)
+        if module_name == WINDOWS_MODULE and 'unix_listeners' in module_args:
+            # Unix-domain listeners are a Linux fact: false means nothing to Windows, true cannot be served.
+            if boolean(module_args.pop('unix_listeners'), strict=False):
+                result.update(failed=True, msg='unix_listeners=true is supported on Linux only, not on Windows')
+                return result
         result = merge_hash(result, self._execute_module(module_name=module_name,
-                                                         module_args=self._task.args,
+                                                         module_args=module_args,
                                                          task_vars=task_vars,
                                                          wrap_async=wrap_async))
         if not wrap_async:

@@ -13,14 +13,24 @@ round trip per address family.  For a LISTEN socket the kernel fills
 limit (``tcp_diag_get_info`` in ``net/ipv4/tcp_diag.c``).  Layouts follow
 ``include/uapi/linux/inet_diag.h`` and ``include/uapi/linux/netlink.h``.
 
-The builders and parsers are pure; ``dump_listeners``, ``probe_listen_grant`` and
-``socket_owners`` touch the host.  Runs on target Pythons 2.7 and 3.6+.
+UNIX stream and seqpacket listeners come from the same interface with a
+``unix_diag_req`` (``include/uapi/linux/unix_diag.h``): for a LISTEN socket the
+``UNIX_DIAG_RQLEN`` attribute holds the length of its receive queue, where each
+pending connection waits as one skb, and ``sk_max_ack_backlog``
+(``sk_diag_show_rqlen`` in ``net/unix/diag.c``).  The kernel refuses a connection
+only once the queue is longer than the limit (``unix_recvq_full``), so ``queued``
+can be the backlog plus one.
+
+The builders and parsers are pure; ``dump_listeners``, ``dump_unix_listeners``,
+``probe_listen_grant`` and ``socket_owners`` touch the host.  Runs on target
+Pythons 2.7 and 3.6+.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import socket
 import struct
 
@@ -31,6 +41,7 @@ NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 TCP_LISTEN = 10
+AF_UNIX = 1
 AF_INET = 2
 AF_INET6 = 10
 
@@ -42,6 +53,20 @@ NLMSGHDR = struct.Struct('=IHHII')
 INET_DIAG_REQ_V2 = struct.Struct('=BBBBIHH16s16sIII')
 # struct inet_diag_msg: family, state, timer, retrans, sockid, expires, rqueue, wqueue, uid, inode
 INET_DIAG_MSG = struct.Struct('=BBBB2s2s16s16sIIIIIIII')
+# struct unix_diag_req: family, protocol, pad, states, ino, show, cookie[2]
+UNIX_DIAG_REQ = struct.Struct('=BBHIIIII')
+# struct unix_diag_msg: family, type, state, pad, ino, cookie[2]; rtattrs follow
+UNIX_DIAG_MSG = struct.Struct('=BBBBIII')
+# struct rtattr: len (header included), type; payloads padded to 4 bytes
+RTATTR = struct.Struct('=HH')
+# struct unix_diag_rqlen: rqueue, wqueue
+UNIX_DIAG_RQLEN = struct.Struct('=II')
+UDIAG_SHOW_NAME = 0x01
+UDIAG_SHOW_RQLEN = 0x10
+UNIX_DIAG_NAME_ATTR = 0
+UNIX_DIAG_RQLEN_ATTR = 4
+# Socket types that can listen; the names are those of the module's ``type`` key.
+UNIX_TYPES = {1: 'stream', 5: 'seqpacket'}
 
 RECV_BUFFER = 1 << 20
 # struct tcp_info starts with 8 bytes of u8 fields, then u32 rto, ato, snd_mss,
@@ -51,44 +76,37 @@ TCP_INFO_LISTEN = struct.Struct('=24xII')
 TCP_INFO = getattr(socket, 'TCP_INFO', 11)
 
 
-def build_request(family, sequence):
-    """One netlink message asking for every TCP LISTEN socket of ``family``."""
-    body = INET_DIAG_REQ_V2.pack(family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN,
-                                 0, 0, b'\0' * 16, b'\0' * 16, 0, 0xffffffff, 0xffffffff)
+def _dump_request(body, sequence):
+    """A SOCK_DIAG_BY_FAMILY dump request carrying ``body`` (the family's request struct)."""
     header = NLMSGHDR.pack(NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY,
                            NLM_F_REQUEST | NLM_F_DUMP, sequence, 0)
     return header + body
 
 
+def build_request(family, sequence):
+    """One netlink message asking for every TCP LISTEN socket of ``family``."""
+    return _dump_request(INET_DIAG_REQ_V2.pack(family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN,
+                                               0, 0, b'\0' * 16, b'\0' * 16, 0, 0xffffffff, 0xffffffff),
+                         sequence)
+
+
+def build_unix_request(sequence):
+    """One netlink message asking for every UNIX LISTEN socket, with its name and queue lengths."""
+    return _dump_request(UNIX_DIAG_REQ.pack(AF_UNIX, 0, 0, 1 << TCP_LISTEN, 0,
+                                            UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN, 0xffffffff, 0xffffffff),
+                         sequence)
+
+
 class NetlinkError(Exception):
-    pass
+    """A sock_diag answer that cannot be used; ``errno`` is the kernel's error number if it sent one."""
+
+    def __init__(self, message, errno=None):
+        super(NetlinkError, self).__init__(message)
+        self.errno = errno
 
 
-def parse_messages(data):
-    """Parse one recv() worth of netlink messages.
-
-    Returns (listeners, done): listeners as dicts with family, address, port,
-    backlog, queued, inode; done once NLMSG_DONE is seen.
-    """
-    listeners = []
-    offset = 0
-    end = len(data)
-    while offset + NLMSGHDR.size <= end:
-        length, msg_type, _flags, _seq, _pid = NLMSGHDR.unpack_from(data, offset)
-        if length < NLMSGHDR.size:
-            raise NetlinkError('malformed netlink message (length %d)' % length)
-        if msg_type == NLMSG_DONE:
-            return listeners, True
-        if msg_type == NLMSG_ERROR:
-            code = struct.unpack_from('=i', data, offset + NLMSGHDR.size)[0]
-            raise NetlinkError('sock_diag answered error %d (%s)' % (-code, os.strerror(-code)))
-        if msg_type == SOCK_DIAG_BY_FAMILY:
-            listeners.append(parse_diag_msg(data, offset + NLMSGHDR.size))
-        offset += (length + 3) & ~3
-    return listeners, False
-
-
-def parse_diag_msg(data, offset):
+def parse_diag_msg(data, offset, end=None):
+    """One ``inet_diag_msg`` at ``offset`` (``end``, the message's end, is not needed)."""
     (family, state, _timer, _retrans, sport, _dport, src, _dst, _ifindex, _cookie1, _cookie2,
      _expires, rqueue, wqueue, _uid, inode) = INET_DIAG_MSG.unpack_from(data, offset)
     if family == AF_INET:
@@ -106,20 +124,118 @@ def parse_diag_msg(data, offset):
     }
 
 
-def dump_listeners():
-    """Every TCP listener of the calling process's network namespace, IPv4 then IPv6."""
+def parse_rtattrs(data, offset, end):
+    """{type: payload} of the netlink attributes between ``offset`` and ``end``."""
+    attributes = {}
+    while offset + RTATTR.size <= end:
+        length, kind = RTATTR.unpack_from(data, offset)
+        if length < RTATTR.size or offset + length > end:
+            raise NetlinkError('malformed netlink attribute (length %d)' % length)
+        attributes[kind] = data[offset + RTATTR.size:offset + length]
+        offset += (length + 3) & ~3
+    return attributes
+
+
+def unix_name(raw):
+    """The name of a UNIX socket as ss prints it: a path, or ``@name`` for an abstract one.
+
+    A path ends at its NUL; in an abstract name (leading NUL) every NUL is shown as
+    ``@``, as ss does.  Bytes that are not UTF-8 become U+FFFD.  None when unnamed.
+    """
+    if raw[:1] == b'\0':
+        name = b'@' + raw[1:].replace(b'\0', b'@')
+    else:
+        name = raw.split(b'\0', 1)[0]
+    if not name:
+        return None
+    return name.decode('utf-8', 'replace')
+
+
+def parse_unix_diag_msg(data, offset, end):
+    """One ``unix_diag_msg`` and its attributes; None for a socket the module does not report.
+
+    Reported: stream and seqpacket sockets in LISTEN that have a name.
+    """
+    _family, kind, state, _pad, inode, _cookie1, _cookie2 = UNIX_DIAG_MSG.unpack_from(data, offset)
+    attributes = parse_rtattrs(data, offset + UNIX_DIAG_MSG.size, end)
+    if state != TCP_LISTEN or kind not in UNIX_TYPES:
+        return None
+    name = unix_name(attributes.get(UNIX_DIAG_NAME_ATTR, b''))
+    if name is None:
+        return None
+    rqlen = attributes.get(UNIX_DIAG_RQLEN_ATTR)
+    if rqlen is None or len(rqlen) < UNIX_DIAG_RQLEN.size:
+        raise NetlinkError('sock_diag answered without UNIX_DIAG_RQLEN for %s' % name)
+    queued, backlog = UNIX_DIAG_RQLEN.unpack_from(rqlen, 0)
+    return {
+        'path': name,
+        'type': UNIX_TYPES[kind],
+        'backlog': backlog,
+        'queued': queued,
+        'inode': inode,
+    }
+
+
+def parse_messages(data, parse_one=parse_diag_msg):
+    """Parse one recv() worth of netlink messages.
+
+    ``parse_one(data, offset, end)`` turns the body of each SOCK_DIAG_BY_FAMILY
+    message into a dict, or None to leave it out; the default reads TCP listeners
+    (dicts with family, address, port, backlog, queued, state, inode).
+    Returns (found, done): done once NLMSG_DONE is seen.
+    """
+    found = []
+    offset = 0
+    end = len(data)
+    while offset + NLMSGHDR.size <= end:
+        length, msg_type, _flags, _seq, _pid = NLMSGHDR.unpack_from(data, offset)
+        if length < NLMSGHDR.size or offset + length > end:
+            raise NetlinkError('malformed netlink message (length %d)' % length)
+        if msg_type == NLMSG_DONE:
+            return found, True
+        if msg_type == NLMSG_ERROR:
+            code = struct.unpack_from('=i', data, offset + NLMSGHDR.size)[0]
+            raise NetlinkError('sock_diag answered error %d (%s)' % (-code, os.strerror(-code)), -code)
+        if msg_type == SOCK_DIAG_BY_FAMILY:
+            item = parse_one(data, offset + NLMSGHDR.size, offset + length)
+            if item is not None:
+                found.append(item)
+        offset += (length + 3) & ~3
+    return found, False
+
+
+def _dump(requests, parse_one):
+    """Send each dump request in turn on one sock_diag socket; every item parsed, in order."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG)
     try:
-        listeners = []
-        for sequence, family in enumerate((AF_INET, AF_INET6), 1):
-            sock.send(build_request(family, sequence))
+        items = []
+        for request in requests:
+            sock.send(request)
             done = False
             while not done:
-                found, done = parse_messages(sock.recv(RECV_BUFFER))
-                listeners.extend(found)
-        return listeners
+                data = sock.recv(RECV_BUFFER)
+                if not data:
+                    raise NetlinkError('sock_diag ended the dump without NLMSG_DONE')
+                found, done = parse_messages(data, parse_one)
+                items.extend(found)
+        return items
     finally:
         sock.close()
+
+
+def dump_listeners():
+    """Every TCP listener of the calling process's network namespace, IPv4 then IPv6."""
+    return _dump([build_request(family, sequence) for sequence, family in enumerate((AF_INET, AF_INET6), 1)],
+                 parse_diag_msg)
+
+
+def dump_unix_listeners():
+    """Every named UNIX stream or seqpacket listener of the calling process's network namespace.
+
+    UNIX sockets belong to the network namespace of the process that made them,
+    whatever their path; the dump shows that namespace's only.
+    """
+    return _dump([build_unix_request(1)], parse_unix_diag_msg)
 
 
 def parse_tcp_info_listen(data):
@@ -191,6 +307,23 @@ def _process_name(proc_root, pid):
         return None
 
 
+# One owner in ss -p output: ("name",pid=123,fd=4), or ("name",123,4) from ss
+# before iproute2 3.15; the name may hold commas.
+SS_OWNER = re.compile(r'\("(.*?)",(?:pid=)?(\d+),(?:fd=)?\d+\)')
+
+
+def parse_ss_owner(text):
+    """(pid, process) of the lowest pid in an ss ``users:((...))`` column, or (None, None).
+
+    ss lists a socket's holders newest process first; the lowest pid is the
+    one ``socket_owners`` names too (the parent of forked workers).
+    """
+    owners = [(int(pid), name) for name, pid in SS_OWNER.findall(text or '')]
+    if not owners:
+        return None, None
+    return min(owners)
+
+
 def parse_ss_listeners(text):
     """Parse ``ss -ltnH`` (optionally with ``-p``) output: the fall-back source.
 
@@ -209,22 +342,47 @@ def parse_ss_listeners(text):
             address = address.split('%', 1)[0]
         if address == '*':
             address = '0.0.0.0'
-        pid = process = None
-        rest = ' '.join(fields[5:])
-        if 'users:((' in rest:
-            owner = rest.split('users:((', 1)[1].split(')', 1)[0]
-            parts = owner.split(',')
-            process = parts[0].strip('"')
-            for part in parts[1:]:
-                if part.startswith('pid='):
-                    pid = int(part[4:])
-                    break
+        pid, process = parse_ss_owner(' '.join(fields[5:]))
         listeners.append({
             'family': 'ipv6' if ':' in address else 'ipv4',
             'address': address,
             'port': int(port),
             'backlog': int(fields[2]),
             'queued': int(fields[1]),
+            'pid': pid,
+            'process': process,
+        })
+    return listeners
+
+
+SS_UNIX_NETIDS = {'u_str': 'stream', 'u_seq': 'seqpacket'}
+
+
+def parse_ss_unix_listeners(text):
+    """Parse ``ss -lxp`` (with or without ``-H``): the fall-back source for UNIX listeners.
+
+    Lines: ``u_str LISTEN 0 4096 /run/php/php8.2-fpm.sock 12345 * 0 users:(("php-fpm8.2",pid=1,fd=8))``;
+    Recv-Q is the queue now and Send-Q its limit.  A path may hold spaces, so the
+    columns after it (inode, peer, peer inode) are taken from the right.  ``-l``
+    also lists unconnected sockets (UNCONN), which are left out, as are the
+    unnamed (``*``) and datagram ones.  ss prints 0 for both queues when it could
+    not ask sock_diag itself and read ``/proc/net/unix`` instead.
+    """
+    listeners = []
+    for line in (text or '').splitlines():
+        main, _sep, owner = line.partition(' users:(')
+        head = main.split(None, 4)
+        if len(head) < 5 or head[0] not in SS_UNIX_NETIDS or head[1] != 'LISTEN':
+            continue
+        tail = head[4].rsplit(None, 3)
+        if len(tail) < 4 or tail[0] == '*':
+            continue
+        pid, process = parse_ss_owner(owner)
+        listeners.append({
+            'path': tail[0],
+            'type': SS_UNIX_NETIDS[head[0]],
+            'backlog': int(head[3]),
+            'queued': int(head[2]),
             'pid': pid,
             'process': process,
         })

@@ -22,7 +22,8 @@ description:
   - On Linux it reads C(/proc/sys/net/core/somaxconn), then asks the C(sysctl) program, then asks
     the kernel directly by a C(listen) call on a throw-away loopback socket and reading the granted limit
     back with C(TCP_INFO), then falls back to the kernel's default. Each fall-back succeeds with a
-    warning that says what failed. No program is run when procfs answers and O(listeners) is false.
+    warning that says what failed. No program is run when procfs answers and O(listeners) and
+    O(unix_listeners) are false.
   - Values are per network namespace; inside a container the container's value is reported.
   - On Windows the same task name runs M(netstack.backlog.win_listener_backlog_facts) through this
     module's action plugin. With C(gather_facts) and C(FACTS_MODULES) (which do not go through
@@ -43,6 +44,20 @@ options:
         there, as on any other system, O(listeners=true) fails and names the supported systems.
     type: bool
     default: false
+  unix_listeners:
+    description:
+      - Also report every listening UNIX socket (stream and seqpacket) that has a name, with the backlog
+        the kernel granted it and its queue now, in RV(ansible_facts.ansible_listener_backlog_unix_listeners).
+        They are kept apart from RV(ansible_facts.ansible_listener_backlog_listeners), whose entries are TCP.
+      - For services that listen on a socket file or an abstract name, such as php-fpm or MariaDB.
+      - Linux only; on any other system O(unix_listeners=true) fails and names that system.
+      - Read through the kernel's C(sock_diag) netlink interface for C(AF_UNIX) (no program needed);
+        C(ss -lxp) is the fall-back. A kernel built without C(CONFIG_UNIX_DIAG) gives the queue sizes
+        to neither (C(ss) then prints 0 for them), so there the module fails instead of reporting zeros.
+      - UNIX sockets belong to the network namespace of the process that made them, whatever their path;
+        the module sees those of its own network namespace (inside a container, the container's).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -52,7 +67,9 @@ attributes:
     description: Changes nothing, so there is nothing to diff.
   facts:
     support: full
-    description: Returns C(ansible_listener_backlog), C(ansible_listener_backlog_info) and, on request, C(ansible_listener_backlog_listeners).
+    description:
+      - Returns C(ansible_listener_backlog), C(ansible_listener_backlog_info) and, on request,
+        C(ansible_listener_backlog_listeners) and C(ansible_listener_backlog_unix_listeners).
   platform:
     platforms: [posix, windows]
     support: full
@@ -83,6 +100,14 @@ EXAMPLES = r'''
 - name: Listeners whose backlog sits at the host's limit (likely clamped)
   ansible.builtin.debug:
     msg: "{{ ansible_facts.listener_backlog_listeners | selectattr('backlog', 'eq', ansible_facts.listener_backlog) }}"
+
+- name: Gather the facts with the listening UNIX sockets (Linux)
+  netstack.backlog.listener_backlog_facts:
+    unix_listeners: true
+
+- name: The backlog php-fpm got on its socket
+  ansible.builtin.debug:
+    msg: "{{ (ansible_facts.listener_backlog_unix_listeners | selectattr('path', 'eq', '/run/php/php8.2-fpm.sock') | first).backlog }}"
 
 # In ansible.cfg, to bring the facts with gather_facts:
 # [defaults]
@@ -210,6 +235,52 @@ ansible_facts:
           type: str
           returned: always
           sample: redis-server
+    ansible_listener_backlog_unix_listeners:
+      description:
+        - Every listening UNIX stream or seqpacket socket of the network namespace that has a name, sorted by
+          RV(ansible_facts.ansible_listener_backlog_unix_listeners[].path).
+        - Linux only.
+      returned: when O(unix_listeners=true)
+      type: list
+      elements: dict
+      contains:
+        path:
+          description:
+            - The name it is bound to, as C(ss) prints it - a file path, or C(@) and the name for an abstract
+              socket (a NUL inside an abstract name is shown as C(@) too).
+            - A file path is the one given at bind time; it does not follow a later rename or unlink of the file.
+          type: str
+          returned: always
+          sample: /run/php/php8.2-fpm.sock
+        type:
+          description: The socket type.
+          type: str
+          choices: [stream, seqpacket]
+          returned: always
+          sample: stream
+        backlog:
+          description: The accept queue limit the kernel granted this socket (C(ss) Send-Q).
+          type: int
+          returned: always
+          sample: 511
+        queued:
+          description:
+            - Connections waiting in its accept queue now (C(ss) Recv-Q).
+            - The kernel refuses a connection only once more than RV(ansible_facts.ansible_listener_backlog_unix_listeners[].backlog)
+              are waiting, so it can be one above it.
+          type: int
+          returned: always
+          sample: 0
+        pid:
+          description: The lowest process ID holding the socket, where visible to the module's user; else null.
+          type: int
+          returned: always
+          sample: 1234
+        process:
+          description: That process's name, where visible; else null.
+          type: str
+          returned: always
+          sample: php-fpm8.2
 '''
 
 import os
@@ -244,12 +315,12 @@ def linux_probe(request):
 
 
 def linux_listeners(run_command, warnings):
+    """TCP listeners; those read through netlink keep their ``inode`` for ``name_owners``."""
     import socket
     from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
         NetlinkError,
         dump_listeners,
         parse_ss_listeners,
-        socket_owners,
     )
     try:
         listeners = dump_listeners()
@@ -260,11 +331,45 @@ def linux_listeners(run_command, warnings):
                                'exited %d: %s' % (exc, rc, (err or out).strip()))
         warnings.append('sock_diag netlink failed (%s); listeners read with ss' % exc)
         return parse_ss_listeners(out)
-    owners = socket_owners(set(listener['inode'] for listener in listeners))
     for listener in listeners:
-        listener['pid'], listener['process'] = owners.get(listener.pop('inode'), (None, None))
         del listener['state']
     return listeners
+
+
+def linux_unix_listeners(run_command, warnings):
+    """Named UNIX listeners; those read through netlink keep their ``inode`` for ``name_owners``."""
+    import errno
+    import socket
+    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
+        NetlinkError,
+        dump_unix_listeners,
+        parse_ss_unix_listeners,
+    )
+    try:
+        return dump_unix_listeners()
+    except (socket.error, OSError, NetlinkError) as exc:
+        if isinstance(exc, NetlinkError) and exc.errno == errno.ENOENT:
+            # ss would fall back to /proc/net/unix, which has no queue sizes, and print 0s.
+            raise RuntimeError('unix_listeners unavailable: the kernel has no sock_diag for AF_UNIX '
+                               '(CONFIG_UNIX_DIAG, module unix_diag): %s' % exc)
+        rc, out, err = run_command(['ss', '-lxp'])
+        if rc != 0:
+            raise RuntimeError('unix_listeners unavailable: sock_diag netlink failed (%s) and `ss -lxp` '
+                               'exited %d: %s' % (exc, rc, (err or out).strip()))
+        warnings.append('sock_diag netlink failed for UNIX sockets (%s); unix listeners read with ss, '
+                        'which shows 0 for backlog and queued if its own sock_diag query failed too' % exc)
+        return parse_ss_unix_listeners(out)
+
+
+def name_owners(*groups):
+    """Set pid and process of every entry that still has an ``inode``, with one walk of /proc."""
+    pending = [item for group in groups for item in group if 'inode' in item]
+    if not pending:
+        return
+    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import socket_owners
+    owners = socket_owners(set(item['inode'] for item in pending))
+    for item in pending:
+        item['pid'], item['process'] = owners.get(item.pop('inode'), (None, None))
 
 
 def netstat_listeners(system, run_command, warnings):
@@ -285,26 +390,40 @@ def netstat_listeners(system, run_command, warnings):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(listeners=dict(type='bool', default=False)),
+        argument_spec=dict(
+            listeners=dict(type='bool', default=False),
+            unix_listeners=dict(type='bool', default=False),
+        ),
         supports_check_mode=True,
     )
     system, release = os.uname()[0], os.uname()[2]
+    want_unix = module.params.get('unix_listeners')
+    if want_unix and system != 'Linux':
+        module.fail_json(msg='unix_listeners=true is not supported on %s; it is supported on Linux only' % system)
     run_command = command_runner(module)
     gatherer = LimitGatherer(system, release, read_file, run_command,
                              probe=linux_probe if system == 'Linux' else None)
     value, info = gatherer.gather()
     facts = {'ansible_listener_backlog': value, 'ansible_listener_backlog_info': info}
 
-    if module.params['listeners']:
-        try:
+    listeners = unix_listeners = None
+    try:
+        if module.params['listeners']:
             if system == 'Linux':
                 listeners = linux_listeners(run_command, gatherer.warnings)
             else:
                 listeners = netstat_listeners(system, run_command, gatherer.warnings)
-        except RuntimeError as exc:
-            module.fail_json(msg=str(exc))
+        if want_unix:
+            unix_listeners = linux_unix_listeners(run_command, gatherer.warnings)
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc))
+    name_owners(listeners or [], unix_listeners or [])
+    if listeners is not None:
         listeners.sort(key=lambda item: (item['port'], item['family'] or '', item['address']))
         facts['ansible_listener_backlog_listeners'] = listeners
+    if unix_listeners is not None:
+        unix_listeners.sort(key=lambda item: (item['path'], item['type']))
+        facts['ansible_listener_backlog_unix_listeners'] = unix_listeners
 
     for warning in gatherer.warnings:
         module.warn(warning)

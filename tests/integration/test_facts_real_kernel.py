@@ -13,7 +13,9 @@ the file the module reads.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import uuid
 
 import pytest
 
@@ -210,3 +212,127 @@ def test_no_program_runs_when_procfs_answers(namespace_factory, tmp_path, collec
         programs = [line.split('execve("', 1)[1].split('"', 1)[0] for line in handle if 'execve("' in line]
     # Two module runs (the task, and its check-mode twin), each one execve of Python and nothing else.
     assert programs == [python, python], programs
+
+
+# -- UNIX listeners -----------------------------------------------------------------
+
+UNIX_SOMAXCONN = 700
+UNIX_OPENER = r'''
+import os, socket, sys
+base, tag = sys.argv[1], sys.argv[2]
+opened = [
+    # (path, type, requested backlog, connections queued)
+    (base + "/php-fpm.sock", "stream", 5, 2),
+    ("\0nbt-" + tag, "stream", 2**31 - 1, 0),
+    (base + "/mysqld.sock", "seqpacket", 0, 1),
+    (base + "/with space.sock", "stream", 128, 0),
+]
+held = []
+for path, kind, backlog, queued in opened:
+    kind = socket.SOCK_SEQPACKET if kind == "seqpacket" else socket.SOCK_STREAM
+    sock = socket.socket(socket.AF_UNIX, kind)
+    sock.bind(path)
+    sock.listen(backlog)
+    held.append(sock)
+    for _ in range(queued):
+        client = socket.socket(socket.AF_UNIX, kind)
+        client.connect(path)
+        held.append(client)
+datagram = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # bound, never a listener
+datagram.bind(base + "/dgram.sock")
+held.append(datagram)
+print("ready", flush=True)
+sys.stdin.read()
+'''
+
+
+def unix_opened(base, tag):
+    """What UNIX_OPENER opens, as the module names it: {path: (type, requested, queued)}."""
+    return {
+        base + '/php-fpm.sock': ('stream', 5, 2),
+        '@nbt-' + tag: ('stream', INT_MAX, 0),
+        base + '/mysqld.sock': ('seqpacket', 0, 1),
+        base + '/with space.sock': ('stream', 128, 0),
+    }
+
+
+def ss_unix_listeners(namespace):
+    """The kernel's view of the namespace's UNIX listeners: {path: (netid, backlog, queued)}."""
+    found = {}
+    for line in namespace.run('ss', '-lxH').stdout.splitlines():
+        netid, state, recv_q, send_q, rest = line.split(None, 4)
+        if state != 'LISTEN':
+            continue
+        path = rest.rsplit(None, 3)[0]  # then inode, peer, peer inode; a path may hold spaces
+        found[path] = (netid, int(send_q), int(recv_q))
+    return found
+
+
+@pytest.fixture(scope='module')
+def unix_namespace(tmp_path_factory):
+    """A namespace with somaxconn UNIX_SOMAXCONN whose UNIX listeners UNIX_OPENER holds."""
+    namespace = Namespace('unix', UNIX_SOMAXCONN)
+    opener = None
+    try:
+        base = str(tmp_path_factory.mktemp('unix-sockets'))
+        tag = uuid.uuid4().hex[:8]
+        opener = subprocess.Popen(['ip', 'netns', 'exec', namespace.name, HELPER_PYTHON, '-c', UNIX_OPENER,
+                                   base, tag], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert opener.stdout.readline().strip() == 'ready'
+        yield namespace, opener.pid, unix_opened(base, tag)
+    finally:
+        if opener is not None:
+            opener.stdin.close()
+            opener.wait(timeout=10)
+        namespace.remove()
+
+
+def gather_unix_listeners(namespace, python_version, controller, directory, collections_root, prefix=()):
+    hosts = {'unix': {'ansible_python_interpreter': interpreter(
+        namespace, target_python(python_version), directory, prefix=prefix)}}
+    process, results = run_playbook(controller_bin(controller), collections_root, 'unix_listeners.yml',
+                                    hosts, directory)
+    assert process.returncode == 0, process.stdout + process.stderr
+    return facts_of(results, 'unix', 'Gather the facts with the UNIX listeners'), results
+
+
+@pytest.mark.parametrize('python_version, controller', TARGETS, ids=['py%s' % python for python, dummy in TARGETS])
+def test_unix_listeners_are_the_sockets_opened_with_what_the_kernel_granted(
+        unix_namespace, tmp_path, collections_root, python_version, controller):
+    namespace, opener_pid, opened = unix_namespace
+    result, results = gather_unix_listeners(namespace, python_version, controller, str(tmp_path), collections_root)
+    assert not warnings_of(result)
+    facts = result['ansible_facts']
+    assert 'ansible_listener_backlog_listeners' not in facts  # the TCP fact only on its own option
+    listeners = facts['ansible_listener_backlog_unix_listeners']
+    kernel = ss_unix_listeners(namespace)
+    reported = dict((item['path'], item) for item in listeners)
+    assert sorted(reported) == sorted(kernel) == sorted(opened)  # the datagram socket is no listener
+    netids = {'stream': 'u_str', 'seqpacket': 'u_seq'}
+    for path, (kind, requested, queued) in opened.items():
+        item = reported[path]
+        granted = min(requested, UNIX_SOMAXCONN)
+        assert kernel[path] == (netids[kind], granted, queued)
+        assert (item['type'], item['backlog'], item['queued']) == (kind, granted, queued), item
+        assert item['process'].startswith('python'), item
+        # ip netns exec execs the helper Python, so the pid is the one Popen started.
+        assert item['pid'] == opener_pid, item
+    assert [item['path'] for item in listeners] == sorted(item['path'] for item in listeners)
+    shown = facts_of(results, 'unix', 'Show the UNIX listeners through ansible_facts')['msg']
+    assert shown == listeners
+
+
+def test_unix_listeners_fall_back_to_ss_when_netlink_is_refused(unix_namespace, tmp_path, collections_root):
+    """socket() refused in the module's process only (strace fault injection, no -f): ss answers instead."""
+    namespace, opener_pid, opened = unix_namespace
+    prefix = ['strace', '-qq', '-e', 'trace=socket', '-e', 'inject=socket:error=EACCES', '-o', os.devnull]
+    result, _results = gather_unix_listeners(namespace, '3.13', 'latest', str(tmp_path), collections_root,
+                                             prefix=prefix)
+    warnings = warnings_of(result)
+    assert len(warnings) == 1 and 'unix listeners read with ss' in warnings[0], warnings
+    listeners = result['ansible_facts']['ansible_listener_backlog_unix_listeners']
+    kernel = ss_unix_listeners(namespace)
+    assert dict((item['path'], (item['backlog'], item['queued'])) for item in listeners) == \
+        dict((path, (backlog, queued)) for path, (netid, backlog, queued) in kernel.items())
+    assert sorted(item['path'] for item in listeners) == sorted(opened)
+    assert all(item['pid'] == opener_pid and item['process'].startswith('python') for item in listeners)

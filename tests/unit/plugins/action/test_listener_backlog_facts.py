@@ -60,3 +60,19 @@ def test_unknown_shell_family_runs_the_python_module():
         SHELL_FAMILY = 'fish'
 
     assert action.module_for_shell(FishLikeShell()) == action.POSIX_MODULE
+
+
+def test_unix_listeners_false_is_dropped_for_windows():
+    calls, result = run_task('powershell', {'listeners': True, 'unix_listeners': False})
+    assert calls == [('netstack.backlog.win_listener_backlog_facts', {'listeners': True}, False)]
+
+
+def test_unix_listeners_true_fails_on_windows_without_running_anything():
+    calls, result = run_task('powershell', {'unix_listeners': True})
+    assert calls == []
+    assert result['failed'] and 'supported on Linux only, not on Windows' in result['msg']
+
+
+def test_unix_listeners_reach_the_posix_module_unchanged():
+    calls, result = run_task('sh', {'unix_listeners': True})
+    assert calls == [('netstack.backlog.listener_backlog_facts', {'unix_listeners': True}, False)]

@@ -8,6 +8,11 @@
 The recording (fixtures/linux/6.18, SOURCES.yml) holds three listeners opened in
 a fresh network namespace with somaxconn 1000: 127.0.0.1:8080 listen(511) with one
 connection queued, [::1]:6379 listen(2**31-1) and 0.0.0.0:22 listen(128).
+
+The UNIX recording (unix-diag.hex, unix-ss-lxp.txt) was made in another such
+namespace: five UNIX listeners (stream and seqpacket, paths and abstract names, one
+path with a space, one listen(1) holding two connections), a bound datagram socket
+and an unbound stream socket.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,13 +34,18 @@ def recorded_chunks(name):
         return [binascii.unhexlify(line.strip()) for line in handle if line.strip()]
 
 
-def parse_all(name):
+def parse_all(name, parse_one=sock_diag.parse_diag_msg):
     listeners = []
     done = False
     for chunk in recorded_chunks(name):
-        found, done = sock_diag.parse_messages(chunk)
+        found, done = sock_diag.parse_messages(chunk, parse_one)
         listeners.extend(found)
     return listeners, done
+
+
+def recorded_text(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
 
 
 def test_recorded_ipv4_dump_gives_backlog_and_queue_of_each_listener():
@@ -99,3 +109,167 @@ def test_recorded_ss_output_parses_like_the_netlink_dump():
 ])
 def test_ss_address_forms(line, address):
     assert sock_diag.parse_ss_listeners(line)[0]['address'] == address
+
+
+def test_ss_owner_is_the_lowest_pid_as_socket_owners_names_it():
+    # ss lists the newest holder first (user_ent_add prepends); a forked server's parent has the lowest pid.
+    text = 'users:(("nginx",pid=1202,fd=6),("nginx",pid=1201,fd=6),("nginx",pid=1200,fd=6))'
+    assert sock_diag.parse_ss_owner(text) == (1200, 'nginx')
+    assert sock_diag.parse_ss_listeners('LISTEN 0 511 0.0.0.0:80 0.0.0.0:* ' + text)[0]['pid'] == 1200
+
+
+@pytest.mark.parametrize('text, owner', [
+    ('users:(("a,b",pid=7,fd=3))', (7, 'a,b')),
+    ('users:(("sshd",812,3))', (812, 'sshd')),  # ss before iproute2 3.15
+    ('', (None, None)),
+])
+def test_ss_owner_forms(text, owner):
+    assert sock_diag.parse_ss_owner(text) == owner
+
+
+# -- UNIX listeners ------------------------------------------------------------------
+
+RECORDED_UNIX = [
+    # (path, type, backlog, queued)
+    ('/tmp/nbt-unix-rec/php-fpm.sock', 'stream', 50, 1),
+    ('/tmp/nbt-unix-rec/mariadb.sock', 'seqpacket', 1, 2),
+    ('/tmp/nbt-unix-rec/with space.sock', 'stream', 7, 0),
+    ('@nbt@nul', 'stream', 3, 0),
+    ('@nbt-test', 'stream', 1000, 0),
+]
+
+
+def test_recorded_unix_dump_gives_name_type_backlog_and_queue_of_each_listener():
+    listeners, done = parse_all('unix-diag.hex', sock_diag.parse_unix_diag_msg)
+    assert done
+    assert [(item['path'], item['type'], item['backlog'], item['queued']) for item in listeners] == RECORDED_UNIX
+    # listen(2**31-1) clamped to the namespace's somaxconn; a listen(1) queue holds two.
+    assert all(isinstance(item['inode'], int) and item['inode'] > 0 for item in listeners)
+    assert len(set(item['inode'] for item in listeners)) == len(listeners)
+
+
+def test_recorded_unix_ss_output_is_the_netlink_dump():
+    listeners = sock_diag.parse_ss_unix_listeners(recorded_text('unix-ss-lxp.txt'))
+    # ss orders by its own walk; the dump's order is the kernel's hash order.
+    assert sorted((item['path'], item['type'], item['backlog'], item['queued']) for item in listeners) == \
+        sorted(RECORDED_UNIX)
+    assert set((item['pid'], item['process']) for item in listeners) == set([(5223, 'python3')])
+
+
+def test_recorded_unix_ss_inodes_are_those_of_the_dump():
+    dumped, _done = parse_all('unix-diag.hex', sock_diag.parse_unix_diag_msg)
+    by_path = dict((item['path'], item['inode']) for item in dumped)
+    shown = {}
+    for line in recorded_text('unix-ss-lxp.txt').splitlines():
+        main = line.partition(' users:(')[0]
+        path, inode = main.split(None, 4)[4].rsplit(None, 3)[:2]
+        shown[path] = int(inode)
+    # The same sockets: ss's Port column of a UNIX socket is its inode.
+    assert dict((path, shown[path]) for path in by_path) == by_path
+
+
+def test_unix_request_asks_for_a_dump_of_listeners_with_name_and_queue_lengths():
+    message = sock_diag.build_unix_request(3)
+    length, msg_type, flags, sequence, _pid = sock_diag.NLMSGHDR.unpack_from(message)
+    assert length == len(message) == 16 + 24
+    assert (msg_type, flags, sequence) == (20, 0x01 | 0x300, 3)
+    assert struct.unpack_from('=BBHIIIII', message, 16) == (1, 0, 0, 1 << 10, 0, 0x01 | 0x10, 0xffffffff, 0xffffffff)
+
+
+def unix_message(kind=1, state=10, inode=42, name=None, rqlen=(0, 128), extra=b''):
+    """A SOCK_DIAG_BY_FAMILY message as net/unix/diag.c sk_diag_fill() lays it out."""
+    def attribute(kind, payload):
+        padded = payload + b'\0' * (-len(payload) % 4)
+        return struct.pack('=HH', 4 + len(payload), kind) + padded
+    body = struct.pack('=BBBBIII', 1, kind, state, 0, inode, 1, 2)
+    if name is not None:
+        body += attribute(0, name)
+    if rqlen is not None:
+        body += attribute(4, struct.pack('=II', *rqlen))
+    body += attribute(6, b'\0') + extra
+    return sock_diag.NLMSGHDR.pack(16 + len(body), 20, 2, 1, 0) + body
+
+
+def parse_unix(message):
+    return sock_diag.parse_messages(message, sock_diag.parse_unix_diag_msg)[0]
+
+
+def test_unix_message_of_a_path_listener():
+    found = parse_unix(unix_message(name=b'/run/php/php8.2-fpm.sock\0', rqlen=(3, 511), inode=77))
+    assert found == [{'path': '/run/php/php8.2-fpm.sock', 'type': 'stream', 'backlog': 511, 'queued': 3,
+                      'inode': 77}]
+
+
+@pytest.mark.parametrize('kind, state, name', [
+    (1, 10, None),            # no name: left out
+    (1, 10, b''),             # empty name: left out
+    (2, 10, b'/run/x\0'),     # datagram
+    (1, 1, b'/run/x\0'),      # not listening (TCP_ESTABLISHED)
+])
+def test_unix_messages_the_module_does_not_report(kind, state, name):
+    assert parse_unix(unix_message(kind=kind, state=state, name=name)) == []
+
+
+def test_unix_seqpacket_listener_is_reported_with_its_type():
+    assert parse_unix(unix_message(kind=5, name=b'/run/mysqld/mysqld.sock\0'))[0]['type'] == 'seqpacket'
+
+
+@pytest.mark.parametrize('raw, name', [
+    (b'/run/a.sock\0', '/run/a.sock'),
+    (b'/run/a.sock', '/run/a.sock'),
+    (b'\0nbt-test', '@nbt-test'),
+    (b'\0pad\0\0', '@pad@@'),          # as ss shows a name bound with its padding
+    (b'/run/caf\xc3\xa9.sock\0', u'/run/caf\xe9.sock'),
+    (b'/run/\xff.sock\0', u'/run/\ufffd.sock'),
+    (b'', None),
+    (b'\0', '@'),
+])
+def test_unix_name_forms(raw, name):
+    assert sock_diag.unix_name(raw) == name
+
+
+def test_unix_message_without_queue_lengths_is_an_error():
+    with pytest.raises(sock_diag.NetlinkError, match='UNIX_DIAG_RQLEN for /run/x'):
+        parse_unix(unix_message(name=b'/run/x\0', rqlen=None))
+
+
+def test_unix_attribute_running_past_its_message_is_rejected():
+    with pytest.raises(sock_diag.NetlinkError, match='malformed netlink attribute'):
+        parse_unix(unix_message(name=b'/run/x\0', extra=struct.pack('=HH', 64, 9)))
+
+
+def test_message_running_past_the_data_is_rejected():
+    message = unix_message(name=b'/run/x\0')
+    with pytest.raises(sock_diag.NetlinkError, match='malformed'):
+        sock_diag.parse_messages(message[:-4], sock_diag.parse_unix_diag_msg)
+
+
+def test_netlink_error_keeps_the_kernel_errno():
+    body = struct.pack('=i', -2) + b'\0' * 16
+    message = sock_diag.NLMSGHDR.pack(16 + len(body), sock_diag.NLMSG_ERROR, 0, 1, 0) + body
+    with pytest.raises(sock_diag.NetlinkError) as raised:
+        sock_diag.parse_messages(message, sock_diag.parse_unix_diag_msg)
+    assert raised.value.errno == 2 and 'error 2' in str(raised.value)
+
+
+@pytest.mark.parametrize('line, expected', [
+    ('u_str LISTEN 0 4096 /run/php/php8.2-fpm.sock 12345 * 0 users:(("php-fpm8.2",pid=1,fd=8))',
+     ('/run/php/php8.2-fpm.sock', 'stream', 4096, 0, 1, 'php-fpm8.2')),
+    ('u_seq LISTEN 2 1 /run/s 9 * 0', ('/run/s', 'seqpacket', 1, 2, None, None)),
+    ('u_str  LISTEN  0  80   /run/two  spaces.sock  123   *  0   ', ('/run/two  spaces.sock', 'stream', 80, 0, None, None)),
+])
+def test_ss_unix_line_forms(line, expected):
+    item = sock_diag.parse_ss_unix_listeners(line)[0]
+    assert (item['path'], item['type'], item['backlog'], item['queued'], item['pid'], item['process']) == expected
+
+
+@pytest.mark.parametrize('line', [
+    'Netid State Recv-Q Send-Q Local Address:Port Peer Address:PortProcess',
+    'u_dgr UNCONN 0 0 /run/systemd/notify 1 * 0',
+    'u_str UNCONN 0 0 * 2 * 0',
+    'u_str LISTEN 0 5 * 3 * 0',
+    'u_str ESTAB 0 0 /run/x 4 * 5',
+    '',
+])
+def test_ss_unix_lines_that_are_not_named_listeners(line):
+    assert sock_diag.parse_ss_unix_listeners(line) == []
