@@ -51,17 +51,21 @@ sys.stdin.read()
 
 
 def timed(argv, env=None):
+    """Wall time of one run of ``argv`` (it must succeed)."""
     start = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
-def alternate(commands, pairs, env=None):
-    """Run each command once per round, for ``pairs`` rounds; return the median of each."""
+def alternate(commands, pairs, env=None, envs=None):
+    """Run each command once per round, for ``pairs`` rounds; return the median of each.
+
+    ``envs`` gives each command its own environment (else all get ``env``).
+    """
     samples = [[] for dummy in commands]
     for dummy in range(pairs):
         for index, argv in enumerate(commands):
-            samples[index].append(timed(argv, env))
+            samples[index].append(timed(argv, envs[index] if envs else env))
     return [statistics.median(values) for values in samples]
 
 

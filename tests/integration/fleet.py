@@ -77,6 +77,9 @@ class Fleet:
             'ansible_user': 'root',
             'ansible_connection': 'ssh',
             'ansible_ssh_private_key_file': os.path.join(self.directory, 'client_key'),
+            # The fleet's own SSH control sockets: ssh's default (~/.ansible/cp, keyed by user,
+            # host name and port) would hand host000 of one fleet the connection of another.
+            'ansible_control_path_dir': os.path.join(self.directory, 'cp'),
             'ansible_ssh_common_args': ('-o ProxyCommand=%s -o StrictHostKeyChecking=no '
                                         '-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'
                                         % shlex.quote(self.proxy_command(name))),

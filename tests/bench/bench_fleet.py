@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fleet benchmarks over real SSH (tests/integration/fleet.py), as ratios of medians.
+
+For fleets of 8, 32 and 100 hosts, side by side in one run, alternating, BENCH_FLEET_PAIRS
+(default 5) rounds: ansible.builtin.ping, the fact module and ansible.builtin.setup as ad-hoc
+commands; gather_facts with FACTS_MODULES = setup + the fact module against setup alone; the
+role's first and second run (tuning only).  Then the burst: ListenOverflows of a real Redis
+under the stock limit and after the role, for the same burst.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+
+from fleet import Fleet  # noqa: E402  pylint: disable=wrong-import-position
+from bench_facts import alternate, timed  # noqa: E402  pylint: disable=wrong-import-position
+
+ANSIBLE_BIN = os.path.dirname(sys.executable)
+SIZES = [int(size) for size in os.environ.get('BENCH_FLEET_SIZES', '8,32,100').split(',')]
+PAIRS = int(os.environ.get('BENCH_FLEET_PAIRS', '5'))
+FORKS = os.environ.get('BENCH_FLEET_FORKS', '25')
+FACT = 'netstack.backlog.listener_backlog_facts'
+
+
+def environment(work):
+    collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(ROOT, 'build', 'collections'))
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_PIPELINING='True',
+                ANSIBLE_FORKS=FORKS, ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_HOME=os.path.join(work, 'home'),
+                ANSIBLE_NOCOLOR='1')
+
+
+def fleet_rows(size, work):
+    rows = []
+    env = environment(work)
+    with Fleet([1000 + index for index in range(size)], label='bench') as fleet:
+        inventory = fleet.write_inventory(os.path.join(work, 'inventory-%d.json' % size), sys.executable)
+        adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'all', '-i', inventory, '-m']
+        # One warm-up round opens the SSH control masters for every command alike.
+        timed(adhoc + ['ansible.builtin.ping'], env)
+        ping, fact, setup = alternate([adhoc + ['ansible.builtin.ping'], adhoc + [FACT],
+                                       adhoc + ['ansible.builtin.setup']], PAIRS, env)
+        rows.append(('%d hosts: fact module / ping' % size, fact, ping))
+        rows.append(('%d hosts: setup / ping' % size, setup, ping))
+        gather = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory, os.path.join(HERE, 'gather.yml')]
+        serial = gather + ['-e', 'ansible_facts_parallel=false']
+        both_modules = dict(env, ANSIBLE_FACTS_MODULES='ansible.builtin.setup,%s' % FACT)
+        alone, both_parallel, both_serial = alternate([gather, gather, serial], PAIRS, None, envs=[
+            dict(env, ANSIBLE_FACTS_MODULES='ansible.builtin.setup'), both_modules, both_modules])
+        rows.append(('%d hosts: gather_facts setup + fact module, serial (ansible_facts_parallel=false) / setup alone'
+                     % size, both_serial, alone))
+        rows.append(('%d hosts: gather_facts setup + fact module, ansible-core default (parallel async jobs) / setup alone'
+                     % size, both_parallel, alone))
+        role = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory,
+                os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role.yml'),
+                '-e', json.dumps({'listener_backlog_somaxconn': 4096})]
+        first = timed(role, env)
+        second = timed(role, env)
+        rows.append(('%d hosts: role second run / first run (tuning)' % size, second, first))
+    return rows
+
+
+def main():
+    work = tempfile.mkdtemp(prefix='nb-bench-fleet-')
+    rows = []
+    for size in SIZES:
+        started = time.monotonic()
+        rows.extend(fleet_rows(size, work))
+        print('fleet of %d measured in %.0f s' % (size, time.monotonic() - started), file=sys.stderr)
+    return rows
+
+
+if __name__ == '__main__':
+    for row in main():
+        print(row)
