@@ -21,7 +21,9 @@ description:
   - The role M(netstack.backlog.listener_backlog) uses it to decide which services to restart and to verify them.
 options:
   _input:
-    description: The listeners, C(ansible_facts.listener_backlog_listeners).
+    description:
+      - The listeners, C(ansible_facts.listener_backlog_listeners), and where wanted the unix-domain ones,
+        C(ansible_facts.listener_backlog_unix_listeners) (shown by their path).
     type: list
     elements: dict
     required: true
@@ -58,6 +60,8 @@ from ansible.errors import AnsibleFilterError
 
 
 def _address(listener):
+    if listener.get('path'):  # a unix-domain listener
+        return listener['path']
     address = listener.get('address', '?')
     if ':' in address:
         address = '[%s]' % address
@@ -78,7 +82,7 @@ def backlog_mismatches(listeners, expected):
                                      % (entry, exc))
         mine = [item for item in listeners if pattern.match(item.get('process') or '')]
         if not mine:
-            problems.append('%s: no TCP listener of a process matching %s' % (name, entry['process']))
+            problems.append('%s: no listener of a process matching %s' % (name, entry['process']))
             continue
         for listener in mine:
             if listener.get('backlog') != backlog:

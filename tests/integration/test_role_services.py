@@ -253,7 +253,7 @@ def test_failed_start_is_reported_in_the_services_words(host, run_role):
     message = failure_message(tasks)
     # Redis forks before it binds, so its init script reports success: verification finds no
     # listener and shows why in Redis's own words, from its log.
-    assert 'redis: no TCP listener' in message, message
+    assert 'redis: no listener' in message, message
     assert 'Address already in use' in message, message
 
 
@@ -375,6 +375,23 @@ def test_role_runs_on_the_oldest_supported_controller(host, run_role):
     process, tasks, changed = run_role(variables, controller='2.16')
     assert process.returncode == 0, process.stdout + process.stderr
     assert changed == [] and 'changed=0' in process.stdout
+
+
+def unix_granted(host, path):
+    """The backlog the kernel granted the unix-domain listener at ``path`` (ss -lx, Send-Q)."""
+    for line in host.run('ss', '-lxH').stdout.splitlines():
+        fields = line.split()
+        if path in fields:
+            return int(fields[3])
+    return None
+
+
+def test_php_fpm_stock_pool_on_a_unix_socket_is_tuned_and_verified(host, run_role):
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 4096,
+                                        'listener_backlog_services': [{'name': 'php_fpm'}]})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert unix_granted(host, '/run/php/php8.2-fpm.sock') == 4096
+    assert any('Read the listeners until' in task['task'] and task['status'] == 'ok' for task in tasks)
 
 
 RELOADS = {'apache': 'apache2', 'php_fpm': 'php8.2-fpm', 'mariadb': 'mariadb'}

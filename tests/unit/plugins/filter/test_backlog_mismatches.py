@@ -39,12 +39,12 @@ def test_ipv6_addresses_are_bracketed():
 
 def test_a_service_without_listener_is_a_problem():
     problems = backlog_mismatches(LISTENERS, [{'name': 'memcached', 'process': '^memcached', 'backlog': 1024}])
-    assert problems == ['memcached: no TCP listener of a process matching ^memcached']
+    assert problems == ['memcached: no listener of a process matching ^memcached']
 
 
 def test_listeners_of_unknown_processes_are_ignored_and_backlog_strings_are_numbers():
     assert backlog_mismatches(LISTENERS[3:], [{'name': 'sshd', 'process': 'sshd', 'backlog': '128'}]) == [
-        'sshd: no TCP listener of a process matching sshd']
+        'sshd: no listener of a process matching sshd']
 
 
 @pytest.mark.parametrize('listeners, expected, message', [
@@ -57,3 +57,10 @@ def test_bad_input_is_named(listeners, expected, message):
     with pytest.raises(AnsibleFilterError) as error:
         backlog_mismatches(listeners, expected)
     assert message in str(error.value)
+
+
+def test_unix_listeners_are_named_by_their_path():
+    unix = [{'path': '/run/php/php8.2-fpm.sock', 'type': 'stream', 'backlog': 511, 'queued': 0, 'pid': 30,
+             'process': 'php-fpm8.2'}]
+    problems = backlog_mismatches(LISTENERS + unix, [{'name': 'php_fpm', 'process': '^php-fpm', 'backlog': 4096}])
+    assert problems == ['php_fpm on /run/php/php8.2-fpm.sock: expected backlog 4096, the kernel granted 511']
