@@ -84,5 +84,7 @@ clean:
 	rm -rf $(VENV) $(VENV_216) build
 
 # Benchmarks (not part of `make test`): medians of alternating runs, as ratios.
-bench: venv collection
-	$(VENV)/bin/python tests/bench/bench_facts.py
+# Writes docs/benchmarks.md and docs/benchmarks.png.
+bench: venv collection packages
+	$(VENV)/bin/pip install --quiet -r tests/requirements-bench.txt
+	$(VENV)/bin/python tests/bench/report.py

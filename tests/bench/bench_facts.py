@@ -121,6 +121,10 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    return rows
+
+
+def print_table(rows):
     print('| measurement | median (s) | baseline median (s) | ratio | difference (ms) |')
     print('|---|---:|---:|---:|---:|')
     for name, value, baseline in rows:
@@ -130,4 +134,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    print_table(main())

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""`make bench`: every benchmark in one run, written to docs/benchmarks.md and docs/benchmarks.png.
+
+Ratios of medians of alternating runs, side by side (bench_facts.py: module time and
+listeners=true on one host; bench_fleet.py: fleets over real SSH), and the burst: a real
+Redis's ListenOverflows for the same burst under the stock limit and after the role.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
+
+import bench_facts  # noqa: E402  pylint: disable=wrong-import-position
+import bench_fleet  # noqa: E402  pylint: disable=wrong-import-position
+from nshost import NamespaceHost  # noqa: E402  pylint: disable=wrong-import-position
+from test_burst import BURST, BURST_SCRIPT  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import parse_netstat  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def overflows(host):
+    return parse_netstat(host.read('/proc/net/netstat'))['TcpExt']['ListenOverflows']
+
+
+def burst_counts():
+    """ListenOverflows added by the same burst: stock limit (128), then after the role (4096)."""
+    host = NamespaceHost('burst', 128)
+    try:
+        host.run('service', 'redis-server', 'start')
+        host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done')
+        before = overflows(host)
+        host.run('python3', '-c', BURST_SCRIPT, str(BURST))
+        stock = overflows(host) - before
+        subprocess.run(host.command([
+            os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+            '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', 'listener_backlog_somaxconn=4096',
+            '-e', '{"listener_backlog_services": [{"name": "redis"}]}',
+            os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role.yml')]),
+            check=True, stdout=subprocess.DEVNULL)
+        before = overflows(host)
+        host.run('python3', '-c', BURST_SCRIPT, str(BURST))
+        tuned = overflows(host) - before
+    finally:
+        host.remove()
+    return stock, tuned
+
+
+def markdown(rows, burst, command):
+    lines = ['# Benchmarks', '',
+             'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
+                 command, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
+                 platform.python_version(), datetime.date.today().isoformat()),
+             'alternating runs taken side by side in one run; the ratio is the measurement over its baseline.', '',
+             '| measurement | median (s) | baseline median (s) | ratio | difference (ms) |',
+             '|---|---:|---:|---:|---:|']
+    for name, value, baseline in rows:
+        ratio, difference_ms = value / baseline, (value - baseline) * 1000
+        lines.append('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, ratio, difference_ms))
+    lines += ['', '## Burst', '',
+              'A burst of %d connections from loopback to a real Redis in a network namespace:' % BURST, '',
+              '| kernel limit, Redis backlog | TcpExt ListenOverflows added by the burst |', '|---|---:|',
+              '| 128 (stock), 128 | %d |' % burst[0], '| 4096 (after the role), 4096 | %d |' % burst[1], '',
+              '![ratios](benchmarks.png)', '']
+    return '\n'.join(lines)
+
+
+def plot(rows, path):
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    names = [name for name, value, baseline in rows]
+    ratios = [value / baseline for name, value, baseline in rows]
+    figure, axes = plt.subplots(figsize=(11, 0.35 * len(rows) + 1.5))
+    axes.barh(range(len(rows)), ratios, color='#4a7ab5')
+    axes.set_yticks(range(len(rows)), labels=names, fontsize=7)
+    axes.invert_yaxis()
+    axes.axvline(1.0, color='black', linewidth=0.8)
+    axes.axvline(1.05, color='#c0392b', linewidth=0.8, linestyle='--', label='1.05x target')
+    axes.set_xlabel('ratio (measurement / baseline, medians)')
+    axes.legend(loc='lower right')
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main():
+    rows = bench_facts.main() + bench_fleet.main()
+    burst = burst_counts()
+    docs = os.path.join(ROOT, 'docs')
+    with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
+        handle.write(markdown(rows, burst, 'make bench'))
+    plot(rows, os.path.join(docs, 'benchmarks.png'))
+    bench_facts.print_table(rows)
+    print('burst of %d: ListenOverflows +%d at the stock limit, +%d after the role' % ((BURST,) + burst))
+    print('written: docs/benchmarks.md, docs/benchmarks.png')
+
+
+if __name__ == '__main__':
+    main()
