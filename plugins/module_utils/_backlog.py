@@ -554,14 +554,7 @@ class LimitGatherer(object):
     # -- shared ------------------------------------------------------------------
 
     def _sysctl(self, key, lower, upper):
-        argv = ['sysctl', '-n', key]
-        rc, out, err = self.run_command(argv)
-        if rc != 0:
-            raise _command_failure(argv, rc, out, err)
-        try:
-            return parse_int(out, lower, upper)
-        except ReadFailure as exc:
-            raise ReadFailure('`%s` printed %s' % (' '.join(argv), exc.reason))
+        return self._command_int(['sysctl', '-n', key], lower, upper)
 
     def _result(self, raw, source, key, ceiling=None, minimum=None):
         value, capped = clamp_to_kernel(raw, ceiling, minimum)
