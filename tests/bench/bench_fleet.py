@@ -32,6 +32,7 @@ SIZES = [int(size) for size in os.environ.get('BENCH_FLEET_SIZES', '8,32,100').s
 PAIRS = int(os.environ.get('BENCH_FLEET_PAIRS', '5'))
 FORKS = os.environ.get('BENCH_FLEET_FORKS', '25')
 FACT = 'netstack.backlog.listener_backlog_facts'
+PARALLEL_UP_TO = 8
 
 
 def environment(work):
@@ -55,13 +56,18 @@ def fleet_rows(size, work):
         rows.append(('%d hosts: setup / ping' % size, setup, ping))
         gather = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory, os.path.join(HERE, 'gather.yml')]
         serial = gather + ['-e', 'ansible_facts_parallel=false']
+        setup_only = dict(env, ANSIBLE_FACTS_MODULES='ansible.builtin.setup')
         both_modules = dict(env, ANSIBLE_FACTS_MODULES='ansible.builtin.setup,%s' % FACT)
-        alone, both_parallel, both_serial = alternate([gather, gather, serial], PAIRS, None, envs=[
-            dict(env, ANSIBLE_FACTS_MODULES='ansible.builtin.setup'), both_modules, both_modules])
+        alone, both_serial = alternate([gather, serial], PAIRS, None, envs=[setup_only, both_modules])
         rows.append(('%d hosts: gather_facts setup + fact module, serial (ansible_facts_parallel=false) / setup alone'
                      % size, both_serial, alone))
-        rows.append(('%d hosts: gather_facts setup + fact module, ansible-core default (parallel async jobs) / setup alone'
-                     % size, both_parallel, alone))
+        if size <= PARALLEL_UP_TO:
+            # ansible-core's default for two fact modules: async jobs, polled.  On 32 hosts and
+            # more this 2-core machine made setup miss its async timeout ("Timeout exceeded"),
+            # so the variant is measured on the smallest fleet only.
+            alone, both_parallel = alternate([gather, gather], PAIRS, None, envs=[setup_only, both_modules])
+            rows.append(('%d hosts: gather_facts setup + fact module, ansible-core default (parallel async jobs)'
+                         ' / setup alone' % size, both_parallel, alone))
         role = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory,
                 os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role.yml'),
                 '-e', json.dumps({'listener_backlog_somaxconn': 4096})]
