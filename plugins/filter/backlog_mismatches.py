@@ -31,6 +31,8 @@ options:
     description:
       - What each service should have, as dicts with C(name) (shown in messages), C(process) (a regular expression
         matched at the start of the listener's process name) and C(backlog) (an integer).
+      - C(unix) (default V(true)) says whether the service's unix-domain listeners are held to C(backlog) too; a
+        service whose unix socket is an admin socket with a backlog of its own (HAProxy's stats socket) sets V(false).
     type: list
     elements: dict
     required: true
@@ -57,6 +59,7 @@ _value:
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 
 def _address(listener):
@@ -80,7 +83,9 @@ def backlog_mismatches(listeners, expected):
             raise AnsibleFilterError('netstack.backlog.backlog_mismatches: each expected entry needs name, '
                                      'process (a regular expression) and backlog (an integer); %r: %s'
                                      % (entry, exc))
-        mine = [item for item in listeners if pattern.match(item.get('process') or '')]
+        with_unix = boolean(entry.get('unix', True), strict=False)
+        mine = [item for item in listeners
+                if pattern.match(item.get('process') or '') and (with_unix or not item.get('path'))]
         if not mine:
             problems.append('%s: no listener of a process matching %s' % (name, entry['process']))
             continue

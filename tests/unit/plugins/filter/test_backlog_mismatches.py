@@ -64,3 +64,15 @@ def test_unix_listeners_are_named_by_their_path():
              'process': 'php-fpm8.2'}]
     problems = backlog_mismatches(LISTENERS + unix, [{'name': 'php_fpm', 'process': '^php-fpm', 'backlog': 4096}])
     assert problems == ['php_fpm on /run/php/php8.2-fpm.sock: expected backlog 4096, the kernel granted 511']
+
+
+def test_unix_listeners_can_be_left_out_per_service():
+    admin = [{'path': '/run/haproxy/admin.sock', 'type': 'stream', 'backlog': 10, 'queued': 0, 'pid': 40,
+              'process': 'haproxy'}]
+    tcp = [{'family': 'ipv4', 'address': '127.0.0.1', 'port': 8080, 'backlog': 4096, 'queued': 0, 'pid': 40,
+            'process': 'haproxy'}]
+    expected = {'name': 'haproxy', 'process': '^haproxy', 'backlog': 4096}
+    assert backlog_mismatches(tcp + admin, [dict(expected, unix=False)]) == []
+    assert backlog_mismatches(tcp + admin, [dict(expected, unix='False')]) == []  # as ansible-core 2.16 templates it
+    assert backlog_mismatches(tcp + admin, [expected]) == [
+        'haproxy on /run/haproxy/admin.sock: expected backlog 4096, the kernel granted 10']
