@@ -47,9 +47,9 @@ def main():
             second.append(timed(host.command(playbook), env))
         finally:
             host.remove()
+    first_median, second_median = statistics.median(first), statistics.median(second)
     print('role on one namespace host (nginx + redis), %d fresh hosts: first run median %.2f s, '
-          'second run median %.2f s (ratio %.3f)' % (ROUNDS, statistics.median(first), statistics.median(second),
-                                                    statistics.median(second) / statistics.median(first)))
+          'second run median %.2f s (ratio %.3f)' % (ROUNDS, first_median, second_median, second_median / first_median))
 
 
 if __name__ == '__main__':
