@@ -20,6 +20,7 @@ import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
+from ansible_collections.netstack.backlog.tests.unit.plugins.module_utils.fake_module import ExitJson, FailJson, fake_module_class
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
@@ -289,40 +290,16 @@ def test_module_netstat_missing_program():
     assert host.ran == [netstat.DARWIN_INET_COMMAND]
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
 def run_main(monkeypatch, system, commands, listeners=True):
     """main() with a fake AnsibleModule: the commands answer by argv, programs live in /usr/bin."""
     host = FakeHost(dict((('/usr/bin/' + argv[0],) + tuple(argv[1:]), answer)
                          for argv, answer in commands.items()))
 
-    class FakeModule(object):
-        def __init__(self, argument_spec, supports_check_mode):
-            self.params = {'listeners': listeners}
-            self.warnings = []
+    def run_command(argv, environ_update):
+        assert environ_update == {'LC_ALL': 'C'}
+        return host.run_command(argv)
 
-        def get_bin_path(self, name, opt_dirs=None):
-            return '/usr/bin/' + name
-
-        def run_command(self, argv, environ_update=None):
-            assert environ_update == {'LC_ALL': 'C'}
-            return host.run_command(argv)
-
-        def warn(self, message):
-            self.warnings.append(message)
-
-        def exit_json(self, **result):
-            raise ExitJson(result, self.warnings)
-
-        def fail_json(self, **result):
-            raise FailJson(result)
-
+    FakeModule = fake_module_class({'listeners': listeners}, run_command)
     monkeypatch.setattr(facts_module, 'AnsibleModule', FakeModule)
     monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '1.0', '#1', 'amd64'))
     return host

@@ -22,6 +22,7 @@ import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _sock_diag as sock_diag
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
+from ansible_collections.netstack.backlog.tests.unit.plugins.module_utils.fake_module import ExitJson, FailJson, fake_module_class
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'linux', '6.18')
 
@@ -44,14 +45,6 @@ def recorded(name, parse_one):
 def recorded_text(name):
     with open(os.path.join(FIXTURES, name)) as handle:
         return handle.read()
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class FakeHost(object):
@@ -84,26 +77,13 @@ def run_main(monkeypatch, system='Linux', params=None, commands=None, owners=Non
     arguments = {'listeners': False, 'unix_listeners': False}
     arguments.update(params or {})
 
-    class FakeModule(object):
-        def __init__(self, argument_spec, supports_check_mode):
-            assert argument_spec['unix_listeners'] == {'type': 'bool', 'default': False}
-            self.params = arguments
-            self.warnings = []
+    def check_spec(argument_spec):
+        assert argument_spec['unix_listeners'] == {'type': 'bool', 'default': False}
 
-        def get_bin_path(self, name, opt_dirs=None):
-            return '/usr/bin/' + name
+    def run_command(argv, environ_update):
+        return host.run_command([os.path.basename(argv[0])] + list(argv[1:]))
 
-        def run_command(self, argv, environ_update=None):
-            return host.run_command([os.path.basename(argv[0])] + list(argv[1:]))
-
-        def warn(self, message):
-            self.warnings.append(message)
-
-        def exit_json(self, **result):
-            raise ExitJson(result, self.warnings)
-
-        def fail_json(self, **result):
-            raise FailJson(result)
+    FakeModule = fake_module_class(arguments, run_command, check_spec)
 
     def answer(dump):
         def call():
