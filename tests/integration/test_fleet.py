@@ -50,6 +50,18 @@ def test_every_host_reports_its_own_value(fleet, tmp_path, collections_root):
     assert sorted(host.sysctl('net/core/somaxconn') for host in fleet.hosts.values()) == START_VALUES
 
 
+def test_setup_alone_reports_each_hosts_own_value_through_the_local_fact(fleet, tmp_path, collections_root):
+    process, results = run(fleet, 'role.yml', tmp_path, collections_root, label='install',
+                           extra_vars={name: {'listener_backlog_local_fact': 'present'} for name in fleet.hosts})
+    assert process.returncode == 0, process.stdout + process.stderr
+    process, results = run(fleet, 'local_fact.yml', tmp_path, collections_root, label='gather')
+    assert process.returncode == 0, process.stdout + process.stderr
+    for name, host in fleet.hosts.items():
+        local = results[name][1]['result']['ansible_facts.ansible_local.listener_backlog']
+        assert local['listener_backlog'] == host.sysctl('net/core/somaxconn'), name
+        assert local['listener_backlog'] == results[name][2]['result']['ansible_facts']['ansible_listener_backlog']
+
+
 def test_role_tunes_each_host_to_its_own_value_and_one_bad_host_spoils_nothing(fleet, tmp_path, collections_root):
     names = sorted(fleet.hosts)
     unreachable, readonly = names[0], names[1]

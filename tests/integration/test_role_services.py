@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from netns import controller_bin, dependencies_path, run_playbook
+from netns import controller_bin, dependencies_path, run_playbook, target_python
 from nshost import NamespaceHost
 
 
@@ -425,3 +425,48 @@ def test_a_reload_leaves_the_open_listener_so_the_role_restarts(host, run_role, 
     assert process.returncode == 0, process.stdout + process.stderr
     assert granted(host, spec.port) == [700] * spec.listeners
     assert pid_of(host, spec.pid_file) != pid
+
+
+LOCAL_FACT = '/etc/ansible/facts.d/listener_backlog.fact'
+
+
+def test_local_fact_lets_setup_alone_report_what_the_module_reports(host, run_role, collections_root, tmp_path):
+    """listener_backlog_local_fact: check mode writes nothing; present installs a script that setup
+    runs, reporting exactly the module's facts; a second run changes nothing; absent removes it."""
+    process, tasks, changed = run_role({'listener_backlog_local_fact': 'present'}, '--check', '--diff')
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert any('local fact script' in name for name in changed), changed
+    assert not host.exists(LOCAL_FACT)
+
+    process, tasks, changed = run_role({'listener_backlog_local_fact': 'present', 'listener_backlog_somaxconn': 3072})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert host.exists(LOCAL_FACT)
+    process, tasks, changed = run_role({'listener_backlog_local_fact': 'present', 'listener_backlog_somaxconn': 3072})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert changed == [], changed
+
+    ansible_bin = controller_bin('latest')
+    directory = tmp_path / 'gather'
+    directory.mkdir()
+    process, results = run_playbook(
+        ansible_bin, '%s:%s' % (collections_root, dependencies_path()), 'local_fact.yml',
+        {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}},
+        str(directory), prefix=host.command([]))
+    assert process.returncode == 0, process.stdout + process.stderr
+    local = results['localhost'][1]['result']['ansible_facts.ansible_local.listener_backlog']
+    module = results['localhost'][2]['result']['ansible_facts']
+    assert local['listener_backlog'] == module['ansible_listener_backlog'] == 3072
+    assert local['listener_backlog_info'] == module['ansible_listener_backlog_info']
+    assert local['listener_backlog_info']['source'] == 'procfs'
+    assert local['warnings'] == []
+
+    # The script runs on every target Python the module supports, with the host's value.
+    host.set_sysctl('net/core/somaxconn', 1536)
+    for version in ('2.7', '3.6', '3.9', '3.13'):
+        output = host.run(target_python(version), '-ES', LOCAL_FACT).stdout
+        assert json.loads(output)['listener_backlog'] == 1536, (version, output)
+
+    process, tasks, changed = run_role({'listener_backlog_local_fact': 'absent'})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert not host.exists(LOCAL_FACT)
+    assert [name.split(' : ')[-1] for name in changed] == ['Remove the local fact script'], changed
