@@ -13,6 +13,9 @@ one process, reported as ratios; nothing here asserts a time.
 2. Task time: `ansible localhost -m ...` alternately, whole command.
 3. listeners=true: the payload run inside a network namespace holding N
    listening sockets, against the same payload without listeners.
+4. Where listeners=true spends its time with the most sockets: each step timed in one
+   process (the collection's netlink dump and /proc owner walk; ansible-core's scrub of the
+   result for no_log values and its JSON encoding, the two steps exit_json takes).
 """
 
 from __future__ import annotations
@@ -48,6 +51,36 @@ for index in range(count):
 print("ready", flush=True)
 sys.stdin.read()
 '''
+
+
+# Each step of listeners=true, timed in-process inside the namespace (PHASE_ROUNDS rounds, medians).
+# remove_values and the module encoder are what AnsibleModule._return_formatted and
+# _record_module_result do with a result (ansible-core 2.19); a module cannot skip either.
+PHASES = r'''
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible.module_utils.common import json as core_json
+from ansible.module_utils.common.parameters import remove_values
+from ansible_collections.netstack.backlog.plugins.module_utils import _sock_diag
+steps = {}
+def step(name, function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    steps.setdefault(name, []).append(time.perf_counter() - start)
+    return result
+encoder = core_json.get_module_encoder('legacy', core_json.Direction.MODULE_TO_CONTROLLER)
+for dummy in range(int(sys.argv[2])):
+    listeners = step('netlink dump (collection)', _sock_diag.dump_listeners)
+    owners = step('/proc owner walk (collection)', _sock_diag.socket_owners, set(item['inode'] for item in listeners))
+    for item in listeners:
+        del item['state']
+        item['pid'], item['process'] = owners.get(item.pop('inode'), (None, None))
+    result = {'changed': False, 'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
+    scrubbed = step('no_log scrub, remove_values (ansible-core)', remove_values, result, set())
+    step('JSON encoding of the result (ansible-core)', json.dumps, scrubbed, cls=encoder)
+print(json.dumps(dict((name, statistics.median(times)) for name, times in steps.items())))
+'''
+PHASE_ROUNDS = 5
 
 
 def timed(argv, env=None):
@@ -124,6 +157,25 @@ def main():
     return rows
 
 
+def listener_phases(count=SOCKET_COUNTS[-1]):
+    """[(step, median seconds)] of listeners=true with ``count`` listening sockets."""
+    import json  # pylint: disable=import-outside-toplevel
+    collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                                                                          'build', 'collections')).split(':')[0]
+    namespace = Namespace('bench', 4096)
+    opener = subprocess.Popen(['ip', 'netns', 'exec', namespace.name, HELPER_PYTHON, '-c', OPENER, str(count)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert opener.stdout.readline().strip() == 'ready'
+        output = subprocess.run(['ip', 'netns', 'exec', namespace.name, sys.executable, '-c', PHASES, collections,
+                                 str(PHASE_ROUNDS)], check=True, capture_output=True, text=True).stdout
+    finally:
+        opener.stdin.close()
+        opener.wait()
+        namespace.remove()
+    return sorted(json.loads(output).items(), key=lambda item: -item[1])
+
+
 def print_table(rows):
     print('| measurement | median (s) | baseline median (s) | ratio | difference (ms) |')
     print('|---|---:|---:|---:|---:|')
@@ -135,3 +187,5 @@ def print_table(rows):
 
 if __name__ == '__main__':
     print_table(main())
+    for phase, seconds in listener_phases():
+        print('%s: %.1f ms' % (phase, seconds * 1000))

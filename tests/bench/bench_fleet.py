@@ -8,7 +8,8 @@
 For fleets of 8, 32 and 100 hosts, side by side in one run, alternating, BENCH_FLEET_PAIRS
 (default 5) rounds: ansible.builtin.ping, the fact module and ansible.builtin.setup as ad-hoc
 commands; gather_facts with FACTS_MODULES = setup + the fact module against setup alone; the
-role's first and second run (tuning only).  Then the burst: ListenOverflows of a real Redis
+role's first and second run (tuning only); setup with the role's local fact script against
+setup alone.  Then the burst: ListenOverflows of a real Redis
 under the stock limit and after the role, for the same burst.
 """
 
@@ -74,6 +75,13 @@ def fleet_rows(size, work):
         first = timed(role, env)
         second = timed(role, env)
         rows.append(('%d hosts: role second run / first run (tuning)' % size, second, first))
+        # The local fact: setup runs the script the role installs; the baseline points setup's
+        # fact_path at a directory that does not exist, so both runs differ by the script only.
+        timed(role + ['-e', 'listener_backlog_local_fact=present'], env)
+        no_script = gather + ['-e', 'bench_fact_path=/nonexistent']
+        alone, with_script = alternate([no_script, gather], PAIRS, None, envs=[setup_only, setup_only])
+        rows.append(('%d hosts: gather_facts setup with the local fact script (listener_backlog_local_fact) / setup alone'
+                     % size, with_script, alone))
     return rows
 
 

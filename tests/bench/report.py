@@ -58,7 +58,7 @@ def burst_counts():
     return stock, tuned
 
 
-def markdown(rows, burst, command):
+def markdown(rows, burst, command, phases=()):
     lines = ['# Benchmarks', '',
              'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
                  command, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
@@ -69,6 +69,11 @@ def markdown(rows, burst, command):
     for name, value, baseline in rows:
         ratio, difference_ms = value / baseline, (value - baseline) * 1000
         lines.append('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, ratio, difference_ms))
+    if phases:
+        lines += ['', '## Where listeners=true spends its time (%d sockets)' % bench_facts.SOCKET_COUNTS[-1], '',
+                  'Each step timed in one process inside the namespace, median of %d rounds:' % bench_facts.PHASE_ROUNDS,
+                  '', '| step | median (ms) |', '|---|---:|']
+        lines += ['| %s | %.1f |' % (phase, seconds * 1000) for phase, seconds in phases]
     lines += ['', '## Burst', '',
               'A burst of %d connections from loopback to a real Redis in a network namespace:' % BURST, '',
               '| kernel limit, Redis backlog | TcpExt ListenOverflows added by the burst |', '|---|---:|',
@@ -97,12 +102,15 @@ def plot(rows, path):
 
 def main():
     rows = bench_facts.main() + bench_fleet.main()
+    phases = bench_facts.listener_phases()
     burst = burst_counts()
     docs = os.path.join(ROOT, 'docs')
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
-        handle.write(markdown(rows, burst, 'make bench'))
+        handle.write(markdown(rows, burst, 'make bench', phases))
     plot(rows, os.path.join(docs, 'benchmarks.png'))
     bench_facts.print_table(rows)
+    for phase, seconds in phases:
+        print('listeners=true, %s: %.1f ms' % (phase, seconds * 1000))
     print('burst of %d: ListenOverflows +%d at the stock limit, +%d after the role' % ((BURST,) + burst))
     print('written: docs/benchmarks.md, docs/benchmarks.png')
 
