@@ -5,6 +5,7 @@ PYTHON ?= $(or $(lastword $(wildcard $(PYENV_VERSIONS)/3.11.*/bin/python3.11)),p
 PYTHON_216 ?= $(PYTHON)
 VENV := .venv
 VENV_216 := .venv-2.16
+VENV_TOOLS := .venv-tools
 COLLECTIONS := build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netstack/backlog
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
@@ -13,7 +14,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo packages test units integration sanity venv collection deps clean bench
+.PHONY: demo packages test units integration sanity lint install-check venv collection deps clean bench
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; TESTING.md).  The pinned release carries
@@ -38,8 +39,8 @@ packages:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-# Sanity first, then one pytest run (unit + real-kernel integration) whose summary closes the output.
-test: sanity packages
+# Sanity and lint first, then one pytest run (unit + real-kernel integration) whose summary closes the output.
+test: sanity lint install-check packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 
 units: venv collection
@@ -55,7 +56,24 @@ sanity: venv collection
 	tests/utils/sanity.sh $(CURDIR)/$(VENV)/bin/ansible-test
 	tests/utils/sanity.sh $(CURDIR)/$(VENV_216)/bin/ansible-test --test compile --test import
 
+# The release tools: changelog fragments, plugin and role docs, ansible-lint's production
+# profile.  ansible-lint writes its cache to HOME and .ansible/: both kept out of the way.
+lint: collection $(VENV_TOOLS)/.installed
+	$(VENV_TOOLS)/bin/antsibull-changelog lint
+	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+	HOME=$(CURDIR)/build/lint-home PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/ansible-lint --nocolor
+
+# Build the tarball, install it offline into a clean environment, run the demos from there.
+install-check: venv deps packages
+	tests/utils/install_check.sh $(PYTHON) $$(grep '^ansible-core==' tests/requirements.txt) \
+	  build/wheels/$(subst ==,-,$(ANSIBLE_PACKAGE))-py3-none-any.whl
+
 venv: $(VENV)/.installed $(VENV_216)/.installed
+
+$(VENV_TOOLS)/.installed: tests/requirements-lint.txt
+	$(PYTHON) -m venv $(VENV_TOOLS)
+	$(VENV_TOOLS)/bin/pip install --quiet -r tests/requirements-lint.txt
+	touch $@
 
 $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -81,7 +99,7 @@ $(COLLECTION_LINK):
 	ln -sfn $(CURDIR) $@
 
 clean:
-	rm -rf $(VENV) $(VENV_216) build
+	rm -rf $(VENV) $(VENV_216) $(VENV_TOOLS) build .ansible
 
 # Benchmarks (not part of `make test`): medians of alternating runs, as ratios.
 # Writes docs/benchmarks.md and docs/benchmarks.png.

@@ -14,11 +14,11 @@ version_added: 0.1.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:
-  - Compares the listeners reported by M(netstack.backlog.listener_backlog_facts) (with O(listener_backlog_facts#module:listeners=true))
+  - Compares the listeners reported by M(netstack.backlog.listener_backlog_facts) (with O(netstack.backlog.listener_backlog_facts#module:listeners=true))
     with what each service should have, and returns one line per problem, naming the service, the address, the port,
     the expected and the granted backlog. An empty list means every expected listener is there with its backlog.
   - A service with no listener at all is a problem too (it is not running, or listens elsewhere).
-  - The role M(netstack.backlog.listener_backlog) uses it to decide which services to restart and to verify them.
+  - The role C(netstack.backlog.listener_backlog) uses it to decide which services to restart and to verify them.
 options:
   _input:
     description:

@@ -16,7 +16,7 @@ author:
 description:
   - Adds its messages to the task result as warnings, which Ansible shows as C([WARNING]) lines and
     callbacks record as warnings, not as ordinary output.
-  - The role M(netstack.backlog.listener_backlog) uses it for backlogs clamped to the kernel limit and for
+  - The role C(netstack.backlog.listener_backlog) uses it for backlogs clamped to the kernel limit and for
     sysctl files that would override the persisted limit at boot.
   - This is an action plugin that runs on the controller; nothing runs on the host.
 options:

@@ -36,7 +36,9 @@ def main():
         sys.exit('the tuning demo makes a network namespace: run it as root')
     if shutil.which('redis-server') is None:
         sys.exit('redis-server is not installed: apt-get install redis-server')
-    ansible_bin = os.path.dirname(sys.executable)
+    # The controller's bin directory: this Python's, or the one given (make install-check runs
+    # the installed collection under a clean virtualenv's ansible-core).
+    ansible_bin = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(sys.executable)
     host = NamespaceHost('demo', 128)
     try:
         host.run('service', 'redis-server', 'start')
@@ -44,7 +46,8 @@ def main():
         show(host, 'before')
         process = subprocess.run(host.command([
             os.path.join(ansible_bin, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-            '-e', 'ansible_python_interpreter=%s' % sys.executable, 'netstack.backlog.demo_tuning']),
+            '-e', 'ansible_python_interpreter=%s' % os.path.join(ansible_bin, 'python'),
+            'netstack.backlog.demo_tuning']),
             check=False)
         if process.returncode != 0:
             sys.exit('the role failed (exit %d)' % process.returncode)
