@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 
 
@@ -23,9 +22,9 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         messages = self._task.args.get('msg')
-        if isinstance(messages, string_types):
+        if isinstance(messages, str):
             messages = [messages]
-        if not isinstance(messages, list) or not all(isinstance(item, string_types) for item in messages):
+        if not isinstance(messages, list) or not all(isinstance(item, str) for item in messages):
             raise AnsibleActionFail('msg must be a string or a list of strings, got %r' % (messages,))
         result['changed'] = False
         result['warnings'] = [item for item in messages if item]
