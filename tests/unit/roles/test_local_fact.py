@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _backlog as backlog
-from ansible_collections.netstack.backlog.plugins.module_utils import _local_fact as local
+from ansible_collections.netstack.backlog.roles.listener_backlog.files import local_fact as local
 
 from ansible_collections.netstack.backlog.tests.unit.plugins.module_utils.test_backlog_linux import FakeHost
 

@@ -5,26 +5,30 @@
 
 """The main of the local fact script (``/etc/ansible/facts.d/listener_backlog.fact``).
 
+A source file of the role, not module_utils: no module imports it, and it runs outside
+AnsibleModule (so it runs its programs with subprocess, having no ``run_command``).
+
 ``ansible.builtin.setup`` runs every executable ``*.fact`` in its ``fact_path`` and puts
 what it prints under ``ansible_local``.  The role's ``listener_backlog_local_fact``
-writes a script made of ``_backlog.py`` followed by this file (see
-``roles/listener_backlog/templates/listener_backlog.fact.j2``), so ``setup`` alone brings
+writes a script made of ``plugins/module_utils/_backlog.py`` followed by this file (see
+``templates/listener_backlog.fact.j2``), so ``setup`` alone brings
 the limit and its info with no second module round trip per host, which is what
-``FACTS_MODULES`` costs.  The lines marked ``# local-fact: drop`` are removed when the
-script is built: the script is one file, and ``LimitGatherer`` is defined above.
+``FACTS_MODULES`` costs.  When the script is built, this file's ``__future__`` and
+``__metaclass__`` lines and its import of ``_backlog`` are left out: the script is one file,
+``_backlog.py`` above has the same boilerplate at its top, and ``LimitGatherer`` is defined there.
 
 Runs on target Pythons 2.7 and 3.6+, with no site-packages (the script runs with -S).
 """
 
-from __future__ import absolute_import, division, print_function  # local-fact: drop
-__metaclass__ = type  # local-fact: drop
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import json
 import os
 import subprocess
 import sys
 
-from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer  # local-fact: drop
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
 
 # Where the system tools live, as the module looks for them: setup may run this with a bare PATH.
 LOCAL_FACT_DIRS = ('/sbin', '/usr/sbin', '/usr/bin', '/bin')
