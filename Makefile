@@ -14,7 +14,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo packages test units integration sanity lint install-check venv collection deps clean bench
+.PHONY: demo packages test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; TESTING.md).  The pinned release carries
@@ -39,8 +39,11 @@ packages:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-# Sanity and lint first, then one pytest run (unit + real-kernel integration) whose summary closes the output.
-test: sanity lint install-check packages
+# Lint, the docs site and the install from a tarball first (quick to fail), then the
+# compatibility matrix (sanity, unit tests and a real-kernel subset on every supported
+# ansible-core), then one pytest run (unit + real-kernel integration, the main controller)
+# whose summary closes the output.
+test: lint docs install-check matrix packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 
 units: venv collection
@@ -60,8 +63,34 @@ sanity: venv collection
 # profile.  ansible-lint writes its cache to HOME and .ansible/: both kept out of the way.
 lint: collection $(VENV_TOOLS)/.installed
 	$(VENV_TOOLS)/bin/antsibull-changelog lint
-	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_LINK)
+	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs \
+	  --check-extra-docs-refs $(COLLECTION_LINK)
 	HOME=$(CURDIR)/build/lint-home PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/ansible-lint --nocolor
+
+# The docs site: antsibull-docs renders every plugin, the role and the guides in
+# docs/docsite/ (extra-docs.yml) into a Sphinx site, build/docsite/build/html/index.html.
+# The build is offline: no intersphinx inventories, and links into docs.ansible.com (labels
+# the Ansible docsite defines, ansible.builtin's modules) stay text instead of failing the
+# build; links inside this collection's docs are checked by `make lint`
+# (lint-collection-docs --check-extra-docs-refs).  Sphinx runs with -W: any other warning fails.
+DOCSITE := build/docsite
+docs: collection $(VENV_TOOLS)/.installed
+	rm -rf $(DOCSITE) && mkdir -m 755 -p $(DOCSITE)
+	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs sphinx-init --use-current \
+	  --squash-hierarchy --fail-on-error --dest-dir $(DOCSITE) --project netstack.backlog \
+	  --title 'netstack.backlog' --copyright 'netstack.backlog contributors' netstack.backlog
+	printf '\n# make docs: offline build\nintersphinx_mapping = {}\nsuppress_warnings = ["ref.ref"]\n' >> $(DOCSITE)/conf.py
+	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(DOCSITE)/build.sh
+	@echo "docs: $(DOCSITE)/build/html/index.html"
+
+# Every supported ansible-core (tests/utils/matrix.py): sanity, unit tests, the real-kernel
+# subset; fails if the README's support table claims what the run did not prove.
+# matrix-readme writes the table the run proved into the README.
+matrix: venv deps packages
+	$(VENV)/bin/python tests/utils/matrix.py
+
+matrix-readme: venv deps packages
+	$(VENV)/bin/python tests/utils/matrix.py --write-readme
 
 # Build the tarball, install it offline into a clean environment, run the demos from there.
 install-check: venv deps packages
@@ -70,9 +99,9 @@ install-check: venv deps packages
 
 venv: $(VENV)/.installed $(VENV_216)/.installed
 
-$(VENV_TOOLS)/.installed: tests/requirements-lint.txt
+$(VENV_TOOLS)/.installed: tests/requirements-tools.txt
 	$(PYTHON) -m venv $(VENV_TOOLS)
-	$(VENV_TOOLS)/bin/pip install --quiet -r tests/requirements-lint.txt
+	$(VENV_TOOLS)/bin/pip install --quiet -r tests/requirements-tools.txt
 	touch $@
 
 $(VENV)/.installed: tests/requirements.txt
