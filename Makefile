@@ -63,6 +63,7 @@ sanity: venv collection
 # profile.  ansible-lint writes its cache to HOME and .ansible/: both kept out of the way.
 lint: collection $(VENV_TOOLS)/.installed
 	$(VENV_TOOLS)/bin/antsibull-changelog lint
+	$(VENV_TOOLS)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs \
 	  --check-extra-docs-refs $(COLLECTION_LINK)
 	HOME=$(CURDIR)/build/lint-home PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/ansible-lint --nocolor

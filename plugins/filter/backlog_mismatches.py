@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 name: backlog_mismatches
 short_description: Listeners whose granted backlog differs from what their service should have
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 name: effective_backlog
 short_description: The backlog a listen() really gets under a kernel limit
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: listener_backlog_facts
 short_description: Report the largest listen() backlog a host grants, and the health around it
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:

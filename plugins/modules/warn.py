@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: warn
 short_description: Show one or more Ansible warnings
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:

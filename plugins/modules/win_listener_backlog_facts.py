@@ -13,7 +13,7 @@ DOCUMENTATION = r'''
 ---
 module: win_listener_backlog_facts
 short_description: Report the listen() backlog a Windows host grants, in the schema of listener_backlog_facts
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:
