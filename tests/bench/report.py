@@ -74,6 +74,9 @@ def markdown(rows, burst, command, phases=()):
                   'Each step timed in one process inside the namespace, median of %d rounds:' % bench_facts.PHASE_ROUNDS,
                   '', '| step | median (ms) |', '|---|---:|']
         lines += ['| %s | %.1f |' % (phase, seconds * 1000) for phase, seconds in phases]
+        lines += ['', "The steps marked ansible-core are what AnsibleModule.exit_json does with every module's result "
+                  '(a scrub for no_log values, then JSON); they grow with the number of values returned '
+                  '(8 per listener) and no module can skip them.']
     lines += ['', '## Burst', '',
               'A burst of %d connections from loopback to a real Redis in a network namespace:' % BURST, '',
               '| kernel limit, Redis backlog | TcpExt ListenOverflows added by the burst |', '|---|---:|',
