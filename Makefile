@@ -6,6 +6,8 @@ PYTHON_216 ?= $(PYTHON)
 VENV := .venv
 VENV_216 := .venv-2.16
 VENV_TOOLS := .venv-tools
+# The release tools call ansible-doc and ansible-galaxy by name: their own, from their venv.
+WITH_TOOLS := PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH
 COLLECTIONS := build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/netstack/backlog
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
@@ -64,9 +66,9 @@ sanity: venv collection
 lint: collection $(VENV_TOOLS)/.installed
 	$(VENV_TOOLS)/bin/antsibull-changelog lint
 	$(VENV_TOOLS)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs \
+	$(WITH_TOOLS) $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs \
 	  --check-extra-docs-refs $(COLLECTION_LINK)
-	HOME=$(CURDIR)/build/lint-home PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/ansible-lint --nocolor
+	HOME=$(CURDIR)/build/lint-home $(WITH_TOOLS) $(VENV_TOOLS)/bin/ansible-lint --nocolor
 
 # The docs site: antsibull-docs renders every plugin, the role and the guides in
 # docs/docsite/ (extra-docs.yml) into a Sphinx site, build/docsite/build/html/index.html.
@@ -77,11 +79,11 @@ lint: collection $(VENV_TOOLS)/.installed
 DOCSITE := build/docsite
 docs: collection $(VENV_TOOLS)/.installed
 	rm -rf $(DOCSITE) && mkdir -m 755 -p $(DOCSITE)
-	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(VENV_TOOLS)/bin/antsibull-docs sphinx-init --use-current \
+	$(WITH_TOOLS) $(VENV_TOOLS)/bin/antsibull-docs sphinx-init --use-current \
 	  --squash-hierarchy --fail-on-error --dest-dir $(DOCSITE) --project netstack.backlog \
 	  --title 'netstack.backlog' --copyright 'netstack.backlog contributors' netstack.backlog
 	printf '\n# make docs: offline build\nintersphinx_mapping = {}\nsuppress_warnings = ["ref.ref"]\n' >> $(DOCSITE)/conf.py
-	PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH $(DOCSITE)/build.sh
+	$(WITH_TOOLS) $(DOCSITE)/build.sh
 	@echo "docs: $(DOCSITE)/build/html/index.html"
 
 # Every supported ansible-core (tests/utils/matrix.py): sanity, unit tests, the real-kernel
