@@ -62,7 +62,9 @@ U32_MAX = 4294967295
 #   32767, so such a listener may accept nothing; the gatherer warns.
 # ``gets_limit``: which listen() requests get the knob's value instead of their own.
 # ``minimum_key``/``minimum_bounds``: a knob that raises every listen() to at least
-#   its value (after the clamp to the maximum).
+#   its value.  ``minimum_wins``: whether it does so after the clamp to the maximum
+#   (OpenBSD: a minimum above the maximum raises every listen()) or before it
+#   (illumos: the maximum still caps it, so it never changes the largest grant).
 PLATFORMS = {
     'FreeBSD': {
         'reader': 'sysctl',
@@ -115,6 +117,7 @@ PLATFORMS = {
         # {KERN_SOMINCONN, &sominconn, 0, SHRT_MAX}; SOMINCONN 80 (uipc_socket.c).
         'minimum_key': 'kern.sominconn',
         'minimum_bounds': (INT_MIN, INT_MAX),
+        'minimum_wins': True,
     },
     'DragonFly': {
         'reader': 'sysctl',
@@ -159,8 +162,11 @@ PLATFORMS = {
         'gets_limit': None,
         # _conn_req_min {1, 1024, 1}: "the lowest maximum value of listen() an
         # application can use" (Solaris Tunable Parameters Reference Manual).
+        # tcp_do_listen() (usr/src/uts/common/inet/tcp/tcp.c) raises the request to it
+        # first, then caps at _conn_req_max_q: the maximum is still the largest grant.
         'minimum_key': '_conn_req_min',
         'minimum_bounds': (1, 1024),
+        'minimum_wins': False,
     },
     'AIX': {
         # no -o somaxconn prints "somaxconn = 1024" ("Tunable = Value", IBM no(1)).
@@ -255,11 +261,44 @@ def clamp_to_kernel(raw, ceiling=None, minimum=None):
     return value, value != raw
 
 
-def effective_backlog(requested, limit, minimum=None):
+# How each kernel turns listen(requested) into the queue limit it stores, for
+# effective_backlog(system=...).  Keys are ``listener_backlog_info.system`` in lower
+# case; docs/platforms.md quotes each line with its source.
+#   ``unsigned``: a negative request gets the limit, 0 stays 0 (Linux
+#     __sys_listen_socket(): ``(unsigned int)backlog > somaxconn``; FreeBSD
+#     solisten_proto(), OpenBSD and DragonFly solisten(): ``backlog < 0 ||
+#     backlog > somaxconn``), then OpenBSD raises it to kern.sominconn.
+#   ``darwin``: 0 gets the limit too (XNU solisten(): ``backlog <= 0 || ...``).
+#   ``netbsd``: a negative request becomes 0 (solisten(): ``if (backlog < 0)
+#     backlog = 0; so_qlimit = uimin(backlog, somaxconn)``).
+#   ``illumos``: sockfs socket_listen() makes a negative request 0 and stores
+#     ``backlog * 3 / 2 + 1`` (INT_MAX from (INT_MAX - 1) / 3 up); tcp_do_listen()
+#     raises that to _conn_req_min, then caps it at _conn_req_max_q.
+#   ``winsock``: winsock2.h defines SOMAXCONN_HINT(b) as -(b), and listen() keeps a
+#     hint "within the range (200, 65535)" (Microsoft's listen() reference); what
+#     listen(0) does is not documented.
+LISTEN_RULES = {
+    'linux': 'unsigned',
+    'freebsd': 'unsigned',
+    'openbsd': 'unsigned',
+    'dragonfly': 'unsigned',
+    'darwin': 'darwin',
+    'netbsd': 'netbsd',
+    'sunos': 'illumos',
+    'windows': 'winsock',
+}
+WINSOCK_HINT_BOUNDS = (200, U16_MAX)
+
+
+def effective_backlog(requested, limit, minimum=None, system=None):
     """What ``listen(requested)`` gets under a kernel ``limit``.
 
-    Linux and the BSDs compare the request as unsigned, so a negative request
-    gets the limit; OpenBSD then raises the result to ``minimum``.
+    Without ``system``: the rule of Linux and the BSDs but NetBSD and macOS, which
+    compare the request as unsigned, so a negative request gets the limit; a
+    ``minimum`` (OpenBSD's kern.sominconn) then raises the result.  With
+    ``system``, that platform's own rule (``LISTEN_RULES``); on a platform whose
+    handling of a request of 0 or less is not documented (AIX, any other), such a
+    request is an error rather than a guess.
     """
     requested = _require_int(requested, 'requested backlog')
     limit = _require_int(limit, 'limit')
@@ -269,7 +308,30 @@ def effective_backlog(requested, limit, minimum=None):
         minimum = _require_int(minimum, 'minimum')
         if minimum < 0:
             raise ValueError('minimum must be 0 or more, got %d' % minimum)
-    granted = limit if requested < 0 else min(requested, limit)
+    rule = 'unsigned'
+    if system is not None:
+        if not isinstance(system, string_types) or not system.strip():
+            raise ValueError('system must be a platform name such as listener_backlog_info.system '
+                             'reports (Linux, FreeBSD, Darwin, ...), got %r' % (system,))
+        rule = LISTEN_RULES.get(system.strip().lower())
+        if rule is None or (rule == 'winsock' and requested == 0):
+            if requested <= 0:
+                raise ValueError('what listen(%d) gets on %s is not documented; ask for 1 or more '
+                                 '(documented rules: %s)'
+                                 % (requested, system, ', '.join(sorted(LISTEN_RULES))))
+            rule = 'unsigned'
+    if rule == 'illumos':
+        stored = INT_MAX if requested >= (INT_MAX - 1) // 3 else max(requested, 0) * 3 // 2 + 1
+        if minimum is not None and stored < minimum:
+            stored = minimum
+        return min(stored, limit)
+    if rule == 'winsock' and requested < 0:
+        lower, upper = WINSOCK_HINT_BOUNDS
+        return max(lower, min(-requested, upper))
+    if requested < 0 or (rule == 'darwin' and requested == 0):
+        granted = 0 if rule == 'netbsd' else limit
+    else:
+        granted = min(requested, limit)
     if minimum is not None and granted < minimum:
         granted = minimum
     return granted
@@ -473,7 +535,8 @@ class LimitGatherer(object):
         return self._default(platform['default'])
 
     def _other_result(self, platform, raw, source, key, minimum):
-        info = self._result(raw, source, key, platform['ceiling'], minimum)
+        info = self._result(raw, source, key, platform['ceiling'], minimum,
+                            raises_maximum=platform.get('minimum_wins', True))
         if info['value'] < 0:
             # Darwin, DragonFly and old OpenBSD accept a negative knob; every listen()
             # then stores a negative limit and the socket queues no connection.
@@ -556,8 +619,8 @@ class LimitGatherer(object):
     def _sysctl(self, key, lower, upper):
         return self._command_int(['sysctl', '-n', key], lower, upper)
 
-    def _result(self, raw, source, key, ceiling=None, minimum=None):
-        value, capped = clamp_to_kernel(raw, ceiling, minimum)
+    def _result(self, raw, source, key, ceiling=None, minimum=None, raises_maximum=True):
+        value, capped = clamp_to_kernel(raw, ceiling, minimum if raises_maximum else None)
         return {'value': value, 'source': source, 'key': key, 'raw': raw,
                 'capped': capped, 'minimum': minimum}
 

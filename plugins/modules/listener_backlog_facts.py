@@ -154,7 +154,11 @@ ansible_facts:
           returned: always
           sample: false
         minimum:
-          description: A floor every C(listen) call is raised to (OpenBSD C(kern.sominconn)); null elsewhere.
+          description:
+            - A floor every C(listen) call is raised to, where the platform has one (OpenBSD C(kern.sominconn),
+              illumos and Solaris C(_conn_req_min)); null elsewhere.
+            - On OpenBSD a minimum above the maximum raises RV(ansible_facts.ansible_listener_backlog); on illumos
+              the kernel caps after raising, so it never does.
           type: int
           returned: always
           sample: null

@@ -55,11 +55,15 @@ def controller_bin(name):
 HELPER_PYTHON = sys.executable
 
 # The kernel's grant, read back by ss (sock_diag, tcp_diag_get_info), never from procfs.
+# listen(2) is called through libc: Python's socket.listen() turns a negative backlog
+# into 0 before the kernel sees it (CPython sock_listen()).
 GRANT_SCRIPT = r'''
-import socket, subprocess, sys
+import ctypes, os, socket, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
-s.listen(int(sys.argv[1]))
+if libc.listen(s.fileno(), ctypes.c_int(int(sys.argv[1]))) != 0:
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 port = s.getsockname()[1]
 out = subprocess.check_output(["ss", "-ltnH", "sport = :%d" % port]).decode()
 print(out.split()[2])

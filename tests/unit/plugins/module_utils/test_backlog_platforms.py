@@ -297,10 +297,14 @@ def test_sunos_ipadm_and_ndd_failing_report_the_default():
     assert 'platform default 128' in warnings[0]
 
 
-def test_sunos_minimum_above_the_maximum_raises_every_listen():
+def test_sunos_minimum_above_the_maximum_is_capped_by_it():
+    # tcp_do_listen() raises to _conn_req_min first, then caps at _conn_req_max_q
+    # (illumos usr/src/uts/common/inet/tcp/tcp.c): the maximum stays the largest grant.
     host = FakeHost(merged(IPADM, ipadm('_conn_req_min'), (0, '1024\n', '')))
     value, info, _warnings = host.gather('SunOS')
-    assert facts(info, value) == (1024, 'ipadm', '_conn_req_max_q', 128, True, 1024)
+    assert facts(info, value) == (128, 'ipadm', '_conn_req_max_q', 128, False, 1024)
+    granted = [backlog.effective_backlog(n, value, info['minimum'], info['system']) for n in (-1, 0, 1, 5000)]
+    assert granted == [128] * 4
 
 
 # -- AIX -----------------------------------------------------------------------
