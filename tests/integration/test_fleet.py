@@ -12,6 +12,7 @@ Eight hosts keep CI in time; each has its own net.core.somaxconn, its own /etc, 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -114,6 +115,46 @@ while True:
 '''
 
 
+# OpenBSD cannot run here: one fleet host stands for it.  Its Python reports OpenBSD
+# from os.uname() (the module's only source for the platform), and `sysctl -n` answers
+# in the format OpenBSD's sysctl(8) documents (the value and a newline, as the fixtures
+# under tests/unit/plugins/module_utils/fixtures/openbsd/ record it); everything else,
+# SSH and the module's run included, is real.  The module looks for sysctl in the
+# system directories before PATH, so the stand-in is bound over the real one in a
+# mount namespace of the module's own.
+OPENBSD_SOMAXCONN = 1000
+OPENBSD_SITE = '''
+import os
+_uname = os.uname
+os.uname = lambda: ('OpenBSD', _uname()[1], '7.6', 'GENERIC.MP#1', 'amd64')
+'''
+OPENBSD_SYSCTL = '''#!/bin/sh
+case "$1 $2" in
+  "-n kern.somaxconn") echo %d ;;
+  "-n kern.sominconn") echo 80 ;;
+  *) echo "sysctl: unknown simulated name: $*" >&2; exit 1 ;;
+esac
+''' % OPENBSD_SOMAXCONN
+
+
+def openbsd_python(directory, python):
+    """An interpreter script that runs ``python`` as if on OpenBSD."""
+    for sub in ('site', 'bin'):
+        os.makedirs(os.path.join(directory, sub))
+    with open(os.path.join(directory, 'site', 'sitecustomize.py'), 'w') as handle:
+        handle.write(OPENBSD_SITE)
+    sysctl = os.path.realpath(shutil.which('sysctl', path='/usr/sbin:/sbin'))
+    wrapper = ('#!/bin/sh\nexec unshare --mount --propagation private sh -c '
+               '\'mount --bind %s %s && PYTHONPATH=%s exec "$@"\' openbsd %s "$@"\n'
+               % (os.path.join(directory, 'bin', 'sysctl'), sysctl, os.path.join(directory, 'site'), python))
+    for path, text in ((os.path.join(directory, 'bin', 'sysctl'), OPENBSD_SYSCTL),
+                       (os.path.join(directory, 'python'), wrapper)):
+        with open(path, 'w') as handle:
+            handle.write(text)
+        os.chmod(path, 0o755)
+    return os.path.join(directory, 'python')
+
+
 def start(host, script):
     process = subprocess.Popen(host.command(['python3', '-c', script]), stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True)
@@ -121,9 +162,12 @@ def start(host, script):
     return process
 
 
-def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, collections_root):
+# The oldest controller too: before ansible-core 2.19 templated values stay strings unless
+# a whole expression renders to a container, which the report's comparisons once tripped on.
+@pytest.mark.parametrize('controller', ['latest', '2.16'])
+def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, collections_root, controller):
     names = sorted(fleet.hosts)
-    clamped, overflowing, managed, unreachable, on_unix = names[:5]
+    clamped, overflowing, managed, unreachable, on_unix, openbsd = names[:6]
     started = [start(fleet.hosts[clamped], AT_LIMIT), start(fleet.hosts[overflowing], OVERFLOWING)]
     try:
         fleet.hosts[managed].run('service', 'redis-server', 'start')
@@ -131,9 +175,12 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
         fleet.hosts[on_unix].run('service', 'php8.2-fpm', 'start')
         fleet.hosts[unreachable].namespace.remove()
         report_dir = tmp_path / 'report'
+        ansible_bin = controller_bin(controller)
         extra = {managed: {'listener_backlog_services': [{'name': 'redis', 'backlog': 100}]},
-                 on_unix: {'listener_backlog_services': [{'name': 'php_fpm'}]}}
-        ansible_bin = controller_bin('latest')
+                 on_unix: {'listener_backlog_services': [{'name': 'php_fpm'}]},
+                 openbsd: {'listener_backlog_services': [{'name': 'nginx'}],
+                           'ansible_python_interpreter': openbsd_python(str(tmp_path / 'openbsd'),
+                                                                        os.path.join(ansible_bin, 'python'))}}
         directory = tmp_path / 'audit'
         directory.mkdir()
         process, results = run_playbook(
@@ -150,7 +197,7 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     html = (report_dir / 'listener-backlog-audit.html').read_text()
     assert '7 hosts answered; no answer from %s.' % unreachable in markdown
     # Hosts by limit: each value once, highest first, with its hosts.
-    limits = [START_VALUES[names.index(name)] for name in names if name != unreachable]
+    limits = [START_VALUES[names.index(name)] for name in names if name not in (unreachable, openbsd)]
     rows = [line for line in markdown.splitlines() if line.startswith('| ') and line.endswith('(net.core.somaxconn) |')]
     assert [int(row.split('|')[1]) for row in rows] == sorted(limits, reverse=True)
     # The listener that asked for everything sits at its host's limit.
@@ -165,6 +212,15 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
             % (managed, redis_granted)) in markdown
     # php-fpm's unix-domain listener has what the role would set (the host's limit): not a problem.
     assert '| %s | php_fpm' % on_unix not in markdown, markdown
-    for name in (clamped, overflowing, managed, unreachable):
+    # The OpenBSD host has no view of its listeners: audited on its limit, its service
+    # named as not checked, and the host not counted among those that gave no answer.
+    assert '| %d | %s | sysctl (kern.somaxconn) |' % (OPENBSD_SOMAXCONN, openbsd) in markdown
+    assert 'Listeners not readable (the platform gives no view of them): %s (OpenBSD).' % openbsd in markdown
+    assert '| %s | nginx: not checked, OpenBSD gives no view of its listeners |' % openbsd in markdown
+    openbsd_results = {entry['task']: entry for entry in results[openbsd]}
+    assert 'listeners=true is not supported on OpenBSD' in \
+        openbsd_results['Read the facts and every listener (first sample)']['result']['msg']
+    assert openbsd_results['Read the facts without listeners (first sample)']['status'] == 'ok'
+    for name in (clamped, overflowing, managed, unreachable, openbsd):
         assert name in html
     assert html.startswith('<!DOCTYPE html>') and '</html>' in html
