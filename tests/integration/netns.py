@@ -51,6 +51,14 @@ def controller_bin(name):
     return path
 
 
+def controller_version(name):
+    """The ansible-core version of a controller, as a tuple: (2, 19)."""
+    out = subprocess.run([os.path.join(controller_bin(name), 'python'), '-c',
+                          'import ansible.release; print(ansible.release.__version__)'],
+                         capture_output=True, text=True, check=True).stdout
+    return tuple(int(part) for part in out.split('.')[:2])
+
+
 # Python that the test helpers run inside namespaces (any will do: it is not under test).
 HELPER_PYTHON = sys.executable
 
