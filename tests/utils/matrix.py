@@ -11,6 +11,10 @@ For each controller in CONTROLLERS, in a virtualenv of its own (build/matrix/):
      Python that release supports (as its own ansible-test lists them) and that pyenv has, each
      in a network namespace of its own, its answer checked against the kernel's grant; and the
      role tuning a simulated host and a real Redis, then a second run that changes nothing.
+Then, under the oldest and the newest controller, the whole end-to-end suite that the main run
+takes with its own controller (EDGE_SUITE: the role with every catalogue service and every fault,
+the fleet over SSH with the audit, the burst, the filter against the kernel): templating before
+2.19 and the results 2.21 returns differ enough to break a role that the subset alone would pass.
 Then the support table is written from what passed (build/matrix/support.md) and compared with the
 README's: a claim the matrix did not prove fails the run, as does any failed step.
 
@@ -43,6 +47,8 @@ CONTROLLERS = [
     ('2.20.10', '3.12'),
     ('2.21.5', '3.13'),
 ]
+EDGE_SUITE = ['tests/integration/test_role_services.py', 'tests/integration/test_fleet.py',
+              'tests/integration/test_burst.py', 'tests/integration/test_filter_real_kernel.py']
 TOOLS = os.path.join(ROOT, 'tests', 'requirements-matrix.txt')
 README = os.path.join(ROOT, 'README.md')
 START, END = '<!-- support table: start (make matrix writes it) -->', '<!-- support table: end -->'
@@ -170,6 +176,12 @@ def main():
                         'tests/integration/matrix_real_kernel.py'], env=environment,
                        log=os.path.join(WORK, 'integration.log'))
     ok = ok and integration
+    for core, python in sorted({controllers[0], controllers[-1]}):
+        edge = step('ansible-core %s: role, fleet, audit, burst, filter suite' % core,
+                    [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q'] + EDGE_SUITE,
+                    env=dict(os.environ, NETSTACK_BACKLOG_ANSIBLE_BIN=os.path.join(venvs[core], 'bin')),
+                    log=os.path.join(WORK, 'logs-%s' % core, 'suite.log'))
+        ok = ok and edge
     modules, roles = integration_results(junit) if os.path.exists(junit) else ({}, {})
     for row in results:
         row['targets'] = [(target, modules.get((row['core'], target), False)) for target in plan[row['core']]]

@@ -33,6 +33,12 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = 'record_results'
     CALLBACK_NEEDS_ENABLED = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Loop items that failed, by (host, task): ansible-core 2.21 no longer shows a
+        # callback the ``failed`` flag of each item in the task's ``results``.
+        self._failed_items = {}
+
     def _record(self, result, status):
         path = os.environ['NETSTACK_BACKLOG_RESULTS']
         entry = {
@@ -40,12 +46,17 @@ class CallbackModule(CallbackBase):
             'task': result._task.get_name(),
             'status': status,
             'result': result._result,
+            'failed_items': self._failed_items.pop((result._host.get_name(), result._task._uuid), []),
         }
         with open(path, 'a') as handle:
             handle.write(json.dumps(entry, cls=AnsibleJSONEncoder) + '\n')
 
     def v2_runner_on_ok(self, result):
         self._record(result, 'ok')
+
+    def v2_runner_item_on_failed(self, result):
+        key = (result._host.get_name(), result._task._uuid)
+        self._failed_items.setdefault(key, []).append(dict(result._result))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._record(result, 'failed')
