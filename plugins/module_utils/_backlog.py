@@ -58,9 +58,11 @@ U32_MAX = 4294967295
 #   is clamped (``capped``).  None where the sysctl handler already keeps the
 #   stored value within what the queue limit holds.
 # ``short_queue``: the per-socket limit is a C ``short``: a request that gets the
-#   knob's value (see ``gets_limit``) is truncated to 16 bits when it is above
+#   knob's value (see ``listen_rule``) is truncated to 16 bits when it is above
 #   32767, so such a listener may accept nothing; the gatherer warns.
-# ``gets_limit``: which listen() requests get the knob's value instead of their own.
+# ``listen_rule``: how listen(requested) becomes the queue limit the kernel stores
+#   (one of the rules described above effective_backlog), or None where no source
+#   documents what a request of 0 or less gets.
 # ``minimum_key``/``minimum_bounds``: a knob that raises every listen() to at least
 #   its value.  ``minimum_wins``: whether it does so after the clamp to the maximum
 #   (OpenBSD: a minimum above the maximum raises every listen()) or before it
@@ -81,7 +83,7 @@ PLATFORMS = {
         'ceiling': None,
         'short_queue': False,
         # solisten_proto(): backlog < 0 || backlog > somaxconn gets somaxconn.
-        'gets_limit': 'a negative backlog',
+        'listen_rule': 'unsigned',
         'minimum_key': None,
     },
     'Darwin': {
@@ -97,7 +99,7 @@ PLATFORMS = {
         'ceiling': S16_MAX,
         'short_queue': True,
         # solisten(): backlog <= 0 || backlog > somaxconn gets somaxconn.
-        'gets_limit': 'a backlog of 0 or less',
+        'listen_rule': 'darwin',
         'minimum_key': None,
     },
     'OpenBSD': {
@@ -113,7 +115,7 @@ PLATFORMS = {
         'short_queue': True,
         # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn, then
         # backlog < sominconn gets sominconn.
-        'gets_limit': 'a negative backlog',
+        'listen_rule': 'unsigned',
         # {KERN_SOMINCONN, &sominconn, 0, SHRT_MAX}; SOMINCONN 80 (uipc_socket.c).
         'minimum_key': 'kern.sominconn',
         'minimum_bounds': (INT_MIN, INT_MAX),
@@ -131,7 +133,7 @@ PLATFORMS = {
         'ceiling': S16_MAX,
         'short_queue': True,
         # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn.
-        'gets_limit': 'a negative backlog',
+        'listen_rule': 'unsigned',
         'minimum_key': None,
     },
     'NetBSD': {
@@ -145,7 +147,7 @@ PLATFORMS = {
         'default': 128,
         'ceiling': None,
         'short_queue': False,
-        'gets_limit': None,
+        'listen_rule': 'netbsd',
         'minimum_key': None,
     },
     'SunOS': {
@@ -159,7 +161,7 @@ PLATFORMS = {
         # listen()'s backlog is an int, so no listen() asks for more than INT_MAX.
         'ceiling': INT_MAX,
         'short_queue': False,
-        'gets_limit': None,
+        'listen_rule': 'illumos',
         # _conn_req_min {1, 1024, 1}: "the lowest maximum value of listen() an
         # application can use" (Solaris Tunable Parameters Reference Manual).
         # tcp_do_listen() (usr/src/uts/common/inet/tcp/tcp.c) raises the request to it
@@ -177,7 +179,7 @@ PLATFORMS = {
         'default': 1024,
         'ceiling': None,
         'short_queue': False,
-        'gets_limit': None,
+        'listen_rule': None,
         'minimum_key': None,
     },
 }
@@ -262,8 +264,9 @@ def clamp_to_kernel(raw, ceiling=None, minimum=None):
 
 
 # How each kernel turns listen(requested) into the queue limit it stores, for
-# effective_backlog(system=...).  Keys are ``listener_backlog_info.system`` in lower
-# case; docs/platforms.md quotes each line with its source.
+# effective_backlog(system=...): the ``listen_rule`` of each PLATFORMS entry, plus Linux
+# and Windows, which have readers of their own.  Keys are ``listener_backlog_info.system``
+# in lower case; docs/platforms.md quotes each line with its source.
 #   ``unsigned``: a negative request gets the limit, 0 stays 0 (Linux
 #     __sys_listen_socket(): ``(unsigned int)backlog > somaxconn``; FreeBSD
 #     solisten_proto(), OpenBSD and DragonFly solisten(): ``backlog < 0 ||
@@ -277,16 +280,10 @@ def clamp_to_kernel(raw, ceiling=None, minimum=None):
 #   ``winsock``: winsock2.h defines SOMAXCONN_HINT(b) as -(b), and listen() keeps a
 #     hint "within the range (200, 65535)" (Microsoft's listen() reference); what
 #     listen(0) does is not documented.
-LISTEN_RULES = {
-    'linux': 'unsigned',
-    'freebsd': 'unsigned',
-    'openbsd': 'unsigned',
-    'dragonfly': 'unsigned',
-    'darwin': 'darwin',
-    'netbsd': 'netbsd',
-    'sunos': 'illumos',
-    'windows': 'winsock',
-}
+LISTEN_RULES = dict(((name.lower(), platform['listen_rule']) for name, platform in PLATFORMS.items()
+                     if platform['listen_rule']), linux='unsigned', windows='winsock')
+# Which requests get the knob's value itself, by rule (the short_queue warning names them).
+GETS_LIMIT = {'unsigned': 'a negative backlog', 'darwin': 'a backlog of 0 or less'}
 WINSOCK_HINT_BOUNDS = (200, U16_MAX)
 
 
@@ -549,7 +546,7 @@ class LimitGatherer(object):
                 '%s is %d but the kernel keeps a listen queue limit in a short: listen(N) gets at '
                 'most %d (for N up to %d); %s gets (short)%d = %d%s, and any other request above '
                 '%d is truncated to 16 bits as well'
-                % (key, raw, S16_MAX, S16_MAX, platform['gets_limit'], raw, stored,
+                % (key, raw, S16_MAX, S16_MAX, GETS_LIMIT[platform['listen_rule']], raw, stored,
                    ' and accepts no connection' if stored <= 0 else '', S16_MAX))
         return info
 

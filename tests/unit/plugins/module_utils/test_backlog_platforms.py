@@ -379,7 +379,7 @@ def test_ndd_name():
 def test_platform_entries_are_complete_and_consistent(system):
     platform = backlog.PLATFORMS[system]
     assert set(['reader', 'keys', 'bounds', 'default', 'ceiling', 'short_queue',
-                'gets_limit', 'minimum_key']) <= set(platform)
+                'listen_rule', 'minimum_key']) <= set(platform)
     if platform['reader'] == 'none':
         assert platform['keys'] == ()
         return
@@ -389,7 +389,7 @@ def test_platform_entries_are_complete_and_consistent(system):
     if platform['ceiling'] is not None:
         assert platform['default'] <= platform['ceiling']
     if platform['short_queue']:
-        assert platform['ceiling'] == backlog.S16_MAX and platform['gets_limit']
+        assert platform['ceiling'] == backlog.S16_MAX and platform['listen_rule'] in backlog.GETS_LIMIT
     if platform['minimum_key']:
         assert len(platform['minimum_bounds']) == 2
 
