@@ -124,8 +124,8 @@ def failure_message(tasks):
     for task in tasks:
         if task['status'] != 'failed':
             continue
-        failed_items = [item for item in task['result'].get('results', []) if item.get('failed')]
-        for result in [task['result']] + (failed_items or task.get('failed_items', [])):
+        # Failed loop items as the recorder keeps them (2.21 hides their flag in ``results``).
+        for result in [task['result']] + task['failed_items']:
             parts.extend(str(result.get(key, '')) for key in ('msg', 'stdout', 'stderr'))
     return ' '.join(parts)
 
