@@ -23,6 +23,7 @@ from ansible.utils.vars import merge_hash
 POSIX_MODULE = 'netstack.backlog.listener_backlog_facts'
 WINDOWS_MODULE = 'netstack.backlog.win_listener_backlog_facts'
 WINDOWS_SHELL_FAMILIES = ('powershell', 'cmd')
+LINUX_ONLY_OPTIONS = ('unix_listeners', 'namespaces')
 
 
 def module_for_shell(shell):
@@ -44,11 +45,13 @@ class ActionModule(ActionBase):
         wrap_async = self._task.async_val and not self._connection.has_native_async
         module_name = module_for_shell(self._connection._shell)
         module_args = dict(self._task.args)
-        if module_name == WINDOWS_MODULE and 'unix_listeners' in module_args:
-            # Unix-domain listeners are a Linux fact: false means nothing to Windows, true cannot be served.
-            if boolean(module_args.pop('unix_listeners'), strict=False):
-                result.update(failed=True, msg='unix_listeners=true is supported on Linux only, not on Windows')
-                return result
+        if module_name == WINDOWS_MODULE:
+            # Unix-domain listeners and network namespaces are Linux facts: false means nothing
+            # to Windows, true cannot be served.
+            for option in LINUX_ONLY_OPTIONS:
+                if option in module_args and boolean(module_args.pop(option), strict=False):
+                    result.update(failed=True, msg='%s=true is supported on Linux only, not on Windows' % option)
+                    return result
         result = merge_hash(result, self._execute_module(module_name=module_name,
                                                          module_args=module_args,
                                                          task_vars=task_vars,

@@ -259,20 +259,23 @@ def probe_listen_grant(request):
         sock.close()
 
 
-def socket_owners(wanted, proc_root='/proc'):
+def socket_owners(wanted, proc_root='/proc', pids=None):
     """Map each socket inode in ``wanted`` to (pid, process name), where visible.
 
     Walks ``/proc/PID/fd`` (as ss -p does) in pid order and stops once every
     wanted inode is found; entries of other users' processes are unreadable to
     an unprivileged user and are skipped, so their sockets show no owner.
-    The lowest pid wins, which names the parent of forked workers.
+    The lowest pid wins, which names the parent of forked workers.  Socket
+    inodes are unique across network namespaces, so one walk serves them all;
+    ``pids`` (sorted) spares listing /proc again when the caller already did.
     """
     owners = {}
     missing = set(wanted)
-    try:
-        pids = sorted(int(name) for name in os.listdir(proc_root) if name.isdigit())
-    except OSError:
-        return owners
+    if pids is None:
+        try:
+            pids = sorted(int(name) for name in os.listdir(proc_root) if name.isdigit())
+        except OSError:
+            return owners
     for pid in pids:
         if not missing:
             break

@@ -58,6 +58,24 @@ options:
         the module sees those of its own network namespace (inside a container, the container's).
     type: bool
     default: false
+  namespaces:
+    description:
+      - Also report every network namespace of the host (containers, pods, C(ip netns) namespaces),
+        each with its own limit, health signals and, with O(listeners) or O(unix_listeners), its own
+        listeners, in RV(ansible_facts.ansible_listener_backlog_namespaces). A container or a pod has a
+        namespace of its own, which starts at the kernel's default (128 before Linux 5.4, 4096 since),
+        not at the host's value.
+      - The top-level facts stay those of the module's own namespace.
+      - Namespaces are found from C(/proc/PID/ns/net) of every process and from the files that pin
+        namespaces with no process in them (C(/run/netns) of C(ip netns), CNI, CRI-O and Podman,
+        C(/run/docker/netns), rootless Podman's C(/run/user/UID/netns)).
+      - Each is entered with C(setns) in the module's own process, never by running a program in it,
+        and the module goes back to its own namespace after each one, whatever failed.
+      - Reading other namespaces needs root (C(CAP_SYS_ADMIN) to enter them, and the right to read other
+        users' C(/proc/PID/ns/net)); a namespace that cannot be read is listed with the reason in its C(error).
+      - Linux only; on any other system O(namespaces=true) fails and names that system.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -69,7 +87,8 @@ attributes:
     support: full
     description:
       - Returns C(ansible_listener_backlog), C(ansible_listener_backlog_info) and, on request,
-        C(ansible_listener_backlog_listeners) and C(ansible_listener_backlog_unix_listeners).
+        C(ansible_listener_backlog_listeners), C(ansible_listener_backlog_unix_listeners) and
+        C(ansible_listener_backlog_namespaces).
   platform:
     platforms: [posix, windows]
     support: full
@@ -108,6 +127,18 @@ EXAMPLES = r'''
 - name: The backlog php-fpm got on its socket
   ansible.builtin.debug:
     msg: "{{ (ansible_facts.listener_backlog_unix_listeners | selectattr('path', 'eq', '/run/php/php8.2-fpm.sock') | first).backlog }}"
+
+- name: Gather the facts of every network namespace (containers, pods) with their listeners
+  netstack.backlog.listener_backlog_facts:
+    namespaces: true
+    listeners: true
+
+- name: Containers whose namespace grants less than the host
+  ansible.builtin.debug:
+    msg: >-
+      {{ ansible_facts.listener_backlog_namespaces
+         | selectattr('container') | selectattr('listener_backlog', 'lt', ansible_facts.listener_backlog)
+         | map(attribute='container.id') | list }}
 
 # In ansible.cfg, to bring the facts with gather_facts:
 # [defaults]
@@ -285,12 +316,101 @@ ansible_facts:
           type: str
           returned: always
           sample: php-fpm8.2
+    ansible_listener_backlog_namespaces:
+      description:
+        - Every network namespace of the host, sorted by RV(ansible_facts.ansible_listener_backlog_namespaces[].id);
+          the module's own is among them.
+        - Linux only.
+      returned: when O(namespaces=true)
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: The namespace's inode number, as C(lsns -t net) and C(readlink /proc/PID/ns/net) show it.
+          type: int
+          returned: always
+          sample: 4026532281
+        current:
+          description: Whether it is the module's own namespace (the one the top-level facts describe).
+          type: bool
+          returned: always
+          sample: false
+        name:
+          description: Its C(ip netns) name (a file in C(/run/netns)), or null.
+          type: str
+          returned: always
+          sample: cni-5e6a4c1f-3b2d-7a8e-91c0-2f4d6b8e0a13
+        pids:
+          description: The lowest process IDs in it, at most 16; empty when only a pinned file holds it.
+          type: list
+          elements: int
+          returned: always
+          sample: [4121, 4188]
+        container:
+          description:
+            - The container its lowest process runs in, read from that process's C(/proc/PID/cgroup) (Docker,
+              containerd and Kubernetes with either cgroup driver, CRI-O, Podman, systemd-nspawn; cgroup v1 and v2);
+              null for a namespace of no known container.
+          type: dict
+          returned: always
+          contains:
+            runtime:
+              description:
+                - The runtime that names the container's cgroup - C(docker), C(containerd), C(cri-o), C(podman) or
+                  C(systemd-nspawn).
+                - Null under Kubernetes' cgroupfs driver, whose paths (C(/kubepods/<qos>/pod<uid>/<id>)) are the same
+                  for containerd and cri-dockerd.
+              type: str
+              sample: docker
+            id:
+              description: The full container ID (the machine name for systemd-nspawn).
+              type: str
+              sample: 3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211
+            pod:
+              description: The Kubernetes pod UID, or null.
+              type: str
+              sample: 8d2f3c4b-1a2b-4c5d-9e8f-0a1b2c3d4e5f
+        listener_backlog:
+          description:
+            - The namespace's own limit, read as RV(ansible_facts.ansible_listener_backlog) is (same clamps and
+              fall-backs; warnings name the namespace); null when RV(ansible_facts.ansible_listener_backlog_namespaces[].error)
+              says it could not be read.
+          type: int
+          returned: always
+          sample: 128
+        listener_backlog_info:
+          description:
+            - The namespace's own RV(ansible_facts.ansible_listener_backlog_info), same keys; its C(listen_overflows)
+              and C(listen_drops) are that namespace's counters. Null when it could not be read.
+          type: dict
+          returned: always
+        listeners:
+          description:
+            - Its listening TCP sockets, as RV(ansible_facts.ansible_listener_backlog_listeners) has them; null when
+              they could not be read.
+          type: list
+          elements: dict
+          returned: when O(listeners=true)
+        unix_listeners:
+          description:
+            - Its named UNIX listeners, as RV(ansible_facts.ansible_listener_backlog_unix_listeners) has them; null
+              when they could not be read.
+          type: list
+          elements: dict
+          returned: when O(unix_listeners=true)
+        error:
+          description:
+            - Null, or why the namespace (or its listeners) could not be read - gone during the scan, not permitted
+              (not root, or without C(CAP_SYS_ADMIN)), entering it refused. What could be read is still reported.
+          type: str
+          returned: always
+          sample: null
 '''
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LINUX_NETSTAT_PATH, LimitGatherer
 
 # The listener readers (_sock_diag, _netstat) are imported where they are used: a plain
 # run needs neither, and a module on a fleet pays for every import on every host.
@@ -365,13 +485,16 @@ def linux_unix_listeners(run_command, warnings):
         return parse_ss_unix_listeners(out)
 
 
-def name_owners(*groups):
-    """Set pid and process of every entry that still has an ``inode``, with one walk of /proc."""
+def name_owners(groups, pids=None):
+    """Set pid and process of every entry that still has an ``inode``, with one walk of /proc.
+
+    ``pids``: the process ids already listed (by the namespace scan), so /proc is listed once.
+    """
     pending = [item for group in groups for item in group if 'inode' in item]
     if not pending:
         return
     from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import socket_owners
-    owners = socket_owners(set(item['inode'] for item in pending))
+    owners = socket_owners(set(item['inode'] for item in pending), pids=pids)
     for item in pending:
         item['pid'], item['process'] = owners.get(item.pop('inode'), (None, None))
 
@@ -392,18 +515,145 @@ def netstat_listeners(system, run_command, warnings):
     return netstat.listeners_from_outputs(system, outputs, warnings)
 
 
+def sort_listeners(listeners):
+    listeners.sort(key=lambda item: (item['port'], item['family'] or '', item['address']))
+
+
+def sort_unix_listeners(unix_listeners):
+    unix_listeners.sort(key=lambda item: (item['path'], item['type']))
+
+
+def read_listeners(params, run_command, warnings):
+    """(TCP listeners, UNIX listeners) of the calling thread's network namespace, as asked; Linux."""
+    listeners = unix_listeners = None
+    if params['listeners']:
+        listeners = linux_listeners(run_command, warnings)
+    if params['unix_listeners']:
+        unix_listeners = linux_unix_listeners(run_command, warnings)
+    return listeners, unix_listeners
+
+
+def namespace_label(inode, found, container):
+    label = 'network namespace %d' % inode
+    if container:
+        return '%s (%s container %s)' % (label, container['runtime'], container['id'][:12])
+    if found['name']:
+        return '%s (%s)' % (label, found['name'])
+    return label
+
+
+def gather_namespaces(params, release, run_command, current, warnings):
+    """``listener_backlog_namespaces``: every network namespace, each read from inside.
+
+    ``current`` holds the module's own namespace's facts, already read (reused, not read
+    again).  Returns (entries, every listener list for the owner walk, the pids listed).
+    """
+    from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
+    discovery = netns.Discovery().scan()
+    if discovery.unreadable:
+        count = len(discovery.unreadable)
+        warnings.append('the network namespace of %d process%s could not be read (permission denied; pid%s %s): '
+                        'namespaces only they hold are not listed'
+                        % (count, 'es' if count > 1 else '', 's' if count > 1 else '',
+                           ', '.join(str(pid) for pid in discovery.unreadable[:5]) + (', ...' if count > 5 else '')))
+    visitor = netns.Visitor()
+    entries, groups = [], []
+    try:
+        if visitor.own_inode not in discovery.namespaces:
+            discovery.namespaces[visitor.own_inode] = {'pids': [], 'paths': [], 'name': None}
+        for inode in sorted(discovery.namespaces):
+            found = discovery.namespaces[inode]
+            pids = found['pids'][:netns.PID_SAMPLE]
+            container = lowest_container(pids)
+            entry = {'id': inode, 'current': inode == visitor.own_inode, 'name': found['name'], 'pids': pids,
+                     'container': container, 'listener_backlog': None, 'listener_backlog_info': None,
+                     'error': None}
+            if params['listeners']:
+                entry['listeners'] = None
+            if params['unix_listeners']:
+                entry['unix_listeners'] = None
+            entries.append(entry)
+            if entry['current']:
+                entry.update(current)
+                continue
+            label = namespace_label(inode, found, container)
+            sources = ['/proc/%d/ns/net' % pid for pid in found['pids']] + found['paths']
+            read, error = visitor.visit(inode, sources, lambda: read_namespace(params, release, run_command,
+                                                                                 found['pids']))
+            if error:
+                entry['error'] = error
+                continue
+            value, info, listeners, unix_listeners, error, own_warnings = read
+            entry.update(listener_backlog=value, listener_backlog_info=info, error=error)
+            warnings.extend('%s: %s' % (label, warning) for warning in own_warnings)
+            for key, found_listeners in (('listeners', listeners), ('unix_listeners', unix_listeners)):
+                if found_listeners is not None:
+                    entry[key] = found_listeners
+                    groups.append(found_listeners)
+    finally:
+        visitor.close()
+    return entries, groups, discovery.pids
+
+
+def lowest_container(pids):
+    """The container of the namespace's lowest process (the one that made it, or its pause container)."""
+    from ansible_collections.netstack.backlog.plugins.module_utils._netns import parse_cgroup
+    for pid in pids[:1]:
+        try:
+            return parse_cgroup(read_file('/proc/%d/cgroup' % pid))
+        except (IOError, OSError):
+            return None
+    return None
+
+
+def read_namespace(params, release, run_command, pids):
+    """Everything read inside one namespace (the calling thread has entered it).
+
+    The TcpExt counters come from ``/proc/PID/net/netstat`` of a process in the namespace
+    where there is one: ``/proc/self/net`` after setns showed the old namespace's files on
+    kernels with cached /proc/net dentries (fixed by kernel commits 1fde6f21d90f and
+    c6c75deda813).  Without a process, ``/proc/self/net`` is the only way.
+    """
+    netstat_paths = ['/proc/%d/net/netstat' % pid for pid in pids[:3]] + ['/proc/self/net/netstat']
+
+    def read_inside(path):
+        if path != LINUX_NETSTAT_PATH:
+            return read_file(path)
+        failure = None
+        for candidate in netstat_paths:
+            try:
+                return read_file(candidate)
+            except (IOError, OSError) as exc:
+                failure = exc
+        raise failure
+
+    gatherer = LimitGatherer('Linux', release, read_inside, run_command, probe=linux_probe)
+    value, info = gatherer.gather()
+    listeners = unix_listeners = error = None
+    try:
+        listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
+    except RuntimeError as exc:
+        error = str(exc)
+    for found, sort in ((listeners, sort_listeners), (unix_listeners, sort_unix_listeners)):
+        if found is not None:
+            sort(found)
+    return value, info, listeners, unix_listeners, error, gatherer.warnings
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             listeners=dict(type='bool', default=False),
             unix_listeners=dict(type='bool', default=False),
+            namespaces=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
     system, release = os.uname()[0], os.uname()[2]
-    want_unix = module.params.get('unix_listeners')
-    if want_unix and system != 'Linux':
-        module.fail_json(msg='unix_listeners=true is not supported on %s; it is supported on Linux only' % system)
+    params = module.params
+    for option in ('unix_listeners', 'namespaces'):
+        if params[option] and system != 'Linux':
+            module.fail_json(msg='%s=true is not supported on %s; it is supported on Linux only' % (option, system))
     run_command = command_runner(module)
     gatherer = LimitGatherer(system, release, read_file, run_command,
                              probe=linux_probe if system == 'Linux' else None)
@@ -412,21 +662,33 @@ def main():
 
     listeners = unix_listeners = None
     try:
-        if module.params['listeners']:
-            if system == 'Linux':
-                listeners = linux_listeners(run_command, gatherer.warnings)
-            else:
-                listeners = netstat_listeners(system, run_command, gatherer.warnings)
-        if want_unix:
-            unix_listeners = linux_unix_listeners(run_command, gatherer.warnings)
+        if system == 'Linux':
+            listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
+        elif params['listeners']:
+            listeners = netstat_listeners(system, run_command, gatherer.warnings)
     except RuntimeError as exc:
         module.fail_json(msg=str(exc))
-    name_owners(listeners or [], unix_listeners or [])
+    groups = [found for found in (listeners, unix_listeners) if found is not None]
+    pids = None
+    if params['namespaces']:
+        from ansible_collections.netstack.backlog.plugins.module_utils._netns import ReturnFailed
+        current = {'listener_backlog': value, 'listener_backlog_info': info}
+        if listeners is not None:
+            current['listeners'] = listeners
+        if unix_listeners is not None:
+            current['unix_listeners'] = unix_listeners
+        try:
+            namespaces, more, pids = gather_namespaces(params, release, run_command, current, gatherer.warnings)
+        except ReturnFailed as exc:
+            module.fail_json(msg=str(exc))
+        groups.extend(more)
+        facts['ansible_listener_backlog_namespaces'] = namespaces
+    name_owners(groups, pids)
     if listeners is not None:
-        listeners.sort(key=lambda item: (item['port'], item['family'] or '', item['address']))
+        sort_listeners(listeners)
         facts['ansible_listener_backlog_listeners'] = listeners
     if unix_listeners is not None:
-        unix_listeners.sort(key=lambda item: (item['path'], item['type']))
+        sort_unix_listeners(unix_listeners)
         facts['ansible_listener_backlog_unix_listeners'] = unix_listeners
 
     for warning in gatherer.warnings:

@@ -62,17 +62,20 @@ def test_unknown_shell_family_runs_the_python_module():
     assert action.module_for_shell(FishLikeShell()) == action.POSIX_MODULE
 
 
-def test_unix_listeners_false_is_dropped_for_windows():
-    calls, result = run_task('powershell', {'listeners': True, 'unix_listeners': False})
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces'])
+def test_linux_only_option_false_is_dropped_for_windows(option):
+    calls, result = run_task('powershell', {'listeners': True, option: False})
     assert calls == [('netstack.backlog.win_listener_backlog_facts', {'listeners': True}, False)]
 
 
-def test_unix_listeners_true_fails_on_windows_without_running_anything():
-    calls, result = run_task('powershell', {'unix_listeners': True})
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces'])
+def test_linux_only_option_true_fails_on_windows_without_running_anything(option):
+    calls, result = run_task('powershell', {option: 'yes'})
     assert calls == []
-    assert result['failed'] and 'supported on Linux only, not on Windows' in result['msg']
+    assert result['failed'] and result['msg'] == '%s=true is supported on Linux only, not on Windows' % option
 
 
-def test_unix_listeners_reach_the_posix_module_unchanged():
-    calls, result = run_task('sh', {'unix_listeners': True})
-    assert calls == [('netstack.backlog.listener_backlog_facts', {'unix_listeners': True}, False)]
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces'])
+def test_linux_only_options_reach_the_posix_module_unchanged(option):
+    calls, result = run_task('sh', {option: True})
+    assert calls == [('netstack.backlog.listener_backlog_facts', {option: True}, False)]

@@ -25,7 +25,9 @@ def fake_module_class(params, run_command, check_spec=None):
         def __init__(self, argument_spec, supports_check_mode):
             if check_spec:
                 check_spec(argument_spec)
-            self.params = params
+            # As AnsibleModule does: options not given take their defaults.
+            self.params = dict((name, spec.get('default')) for name, spec in argument_spec.items())
+            self.params.update(params)
             self.warnings = []
 
         def get_bin_path(self, name, opt_dirs=None):

@@ -65,7 +65,7 @@ class FakeHost(object):
         self.ran.append(tuple(argv))
         return self.commands.get(tuple(argv), (127, '', '%s: not faked' % argv[0]))
 
-    def socket_owners(self, wanted, proc_root='/proc'):
+    def socket_owners(self, wanted, proc_root='/proc', pids=None):
         self.owner_lookups.append(set(wanted))
         return dict((inode, owner) for inode, owner in self.owners.items() if inode in wanted)
 

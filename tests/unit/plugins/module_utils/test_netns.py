@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Container identity from /proc/PID/cgroup, and namespace discovery on a fake /proc.
+
+The cgroup samples under fixtures/cgroup/ were recorded on real hosts; each has its
+source and the identity it holds in fixtures/cgroup/SOURCES.yml.  Shapes no recorded
+sample was found for are written below from the naming rule that makes them, with
+that rule named; tests/integration/test_namespaces_real_kernel.py puts real processes
+into cgroups of those shapes on this machine's kernel.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CGROUP = os.path.join(HERE, 'fixtures', 'cgroup')
+with open(os.path.join(CGROUP, 'SOURCES.yml')) as _handle:
+    CGROUP_SOURCES = yaml.safe_load(_handle)
+
+ID_A = 'a' * 64
+ID_B = '0123456789abcdef' * 4
+
+
+def test_every_cgroup_sample_is_listed_with_a_public_source_and_its_identity():
+    files = set(os.path.basename(path) for path in glob.glob(os.path.join(CGROUP, '*.txt')))
+    assert files == set(CGROUP_SOURCES)
+    for name, entry in CGROUP_SOURCES.items():
+        assert entry['source'].startswith('https://'), name
+        assert set(entry['expected']) == set(['runtime', 'id', 'pod_uid']), name
+
+
+@pytest.mark.parametrize('name', sorted(CGROUP_SOURCES))
+def test_recorded_cgroup_sample_names_its_container(name):
+    with open(os.path.join(CGROUP, name)) as handle:
+        text = handle.read()
+    expected = CGROUP_SOURCES[name]['expected']
+    assert netns.parse_cgroup(text) == {'runtime': expected['runtime'], 'id': expected['id'],
+                                        'pod': expected['pod_uid']}
+
+
+# Shapes without a recorded sample, each from the rule that names it.
+CONSTRUCTED = [
+    # systemd-nspawn@.service runs a machine in the unit named after it (systemd-nspawn(1)),
+    # its payload below; \x2d is systemd's escape of '-' (systemd-escape(1)).
+    ('0::/machine.slice/systemd-nspawn@web\\x2dfront.service/payload/system.slice/nginx.service',
+     {'runtime': 'systemd-nspawn', 'id': 'web-front', 'pod': None}),
+    # systemd-nspawn run by hand registers a scope machine-<name>.scope with machined.
+    ('0::/machine.slice/machine-build01.scope/payload', {'runtime': 'systemd-nspawn', 'id': 'build01', 'pod': None}),
+    # libvirt guests register with machined too (machine-qemu-1-vm.scope): no container.
+    ('0::/machine.slice/machine-qemu\\x2d1\\x2dvm.scope/libvirt/emulator', None),
+    # Guaranteed pods have no QoS level: kubepods-pod<uid>.slice / kubepods/pod<uid>.
+    ('0::/kubepods.slice/kubepods-pod0f0e0d0c_0b0a_4908_8706_050403020100.slice/cri-containerd-%s.scope' % ID_A,
+     {'runtime': 'containerd', 'id': ID_A, 'pod': '0f0e0d0c-0b0a-4908-8706-050403020100'}),
+    ('11:pids:/kubepods/pod0f0e0d0c-0b0a-4908-8706-050403020100/crio-%s' % ID_A,
+     {'runtime': 'cri-o', 'id': ID_A, 'pod': '0f0e0d0c-0b0a-4908-8706-050403020100'}),
+    # Podman with the cgroupfs manager puts containers under libpod_parent; rootless
+    # Podman under the user's manager.
+    ('0::/libpod_parent/libpod-%s' % ID_A, {'runtime': 'podman', 'id': ID_A, 'pod': None}),
+    ('0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-%s.scope/container' % ID_A,
+     {'runtime': 'podman', 'id': ID_A, 'pod': None}),
+    # nerdctl with systemd names its scopes nerdctl-<id>.scope.
+    ('0::/system.slice/nerdctl-%s.scope' % ID_A, {'runtime': 'containerd', 'id': ID_A, 'pod': None}),
+    # Docker in Docker: the innermost container.
+    ('0::/docker/%s/docker/%s' % (ID_A, ID_B), {'runtime': 'docker', 'id': ID_B, 'pod': None}),
+    # CRI-O's conmon runs beside the container, in a scope of its own: not a container.
+    ('0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f0e0d0c_0b0a_4908_8706_050403020100.slice/'
+     'crio-conmon-%s.scope' % ID_A, None),
+    # A process in no container: the root, a service, a cgroup namespace's own view, this
+    # machine's sandbox (32 hex digits are no container id).
+    ('0::/', None),
+    ('0::/system.slice/sshd.service', None),
+    ('4:memory:/process_api/82dd89658d57b68daf79911f12085fa2\n0::/', None),
+    ('', None),
+    ('garbage without colons', None),
+]
+
+
+@pytest.mark.parametrize('text, expected', CONSTRUCTED)
+def test_constructed_cgroup_shapes(text, expected):
+    assert netns.parse_cgroup(text) == expected
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('net:[4026531840]', 4026531840),
+    ('net:[4026531840]\n', 4026531840),
+    ('mnt:[4026531841]', None),
+    ('', None),
+    (None, None),
+])
+def test_ns_link(text, expected):
+    assert netns.parse_ns_link(text) == expected
+
+
+def test_unit_escapes_are_undone():
+    assert netns.unescape_unit('web\\x2dfront\\x2e1') == 'web-front.1'
+
+
+def test_discovery_on_a_fake_proc_reads_each_link_once_and_skips_what_is_not_nsfs(tmp_path):
+    """/proc/PID/ns/net links made as symlinks; the pinned-file folders hold plain files.
+
+    A plain file is not on nsfs (no namespace bind-mounted there), so it is no
+    namespace: the real-kernel tests cover real pinned files.
+    """
+    proc = tmp_path / 'proc'
+    for pid, link in ((1, 'net:[100]'), (7, 'net:[200]'), (3, 'net:[100]'), (12, 'mnt:[5]')):
+        (proc / str(pid) / 'ns').mkdir(parents=True)
+        os.symlink(link, str(proc / str(pid) / 'ns' / 'net'))
+    # The nsfs device is taken from /proc/self/ns/net: here the real one.
+    (proc / 'self' / 'ns').mkdir(parents=True)
+    os.symlink('/proc/self/ns/net', str(proc / 'self' / 'ns' / 'net'))
+    (proc / 'not-a-pid').mkdir()
+    pinned = tmp_path / 'run-netns'
+    pinned.mkdir()
+    (pinned / 'leftover').write_text(u'')
+    found = netns.Discovery(proc_root=str(proc), ip_netns_dirs=(str(pinned),), runtime_dirs=(),
+                            user_root=str(tmp_path / 'no-such-dir')).scan()
+    assert found.pids == [1, 3, 7, 12]
+    assert found.namespaces == {100: {'pids': [1, 3], 'paths': [], 'name': None},
+                                200: {'pids': [7], 'paths': [], 'name': None}}
+    assert found.unreadable == []
+
+
+@pytest.mark.parametrize('errno_name, expected', [
+    ('ENOENT', 'gone during the scan'),
+    ('ESRCH', 'gone during the scan'),
+    ('EPERM', 'EPERM: reading other network namespaces needs root with CAP_SYS_ADMIN'),
+    ('EACCES', 'EACCES: reading other network namespaces needs root with CAP_SYS_ADMIN'),
+])
+def test_errno_reasons(errno_name, expected):
+    import errno
+    code = getattr(errno, errno_name)
+    assert netns.describe_errno(OSError(code, os.strerror(code))) == expected
