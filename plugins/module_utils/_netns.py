@@ -51,7 +51,8 @@ PID_SAMPLE = 16
 _NS_LINK = re.compile(r'^net:\[(\d+)\]$')
 _ID = r'([0-9a-f]{64})'
 # Container scopes and directories, matched on one segment of a cgroup path, innermost
-# first: (pattern, runtime).  docs/containers.md has each shape with its source.
+# first: (pattern, runtime).  Recorded samples of each, with their sources, are the unit
+# tests' fixtures (tests/unit/plugins/module_utils/fixtures/cgroup/SOURCES.yml).
 _SEGMENT_RULES = (
     (re.compile(r'^docker-%s\.scope$' % _ID), 'docker'),
     (re.compile(r'^cri-containerd-%s\.scope$' % _ID), 'containerd'),

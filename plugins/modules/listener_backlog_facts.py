@@ -407,6 +407,7 @@ ansible_facts:
           sample: null
 '''
 
+import functools
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -578,8 +579,8 @@ def gather_namespaces(params, release, run_command, current, warnings):
                 continue
             label = namespace_label(inode, found, container)
             sources = ['/proc/%d/ns/net' % pid for pid in found['pids']] + found['paths']
-            read, error = visitor.visit(inode, sources, lambda: read_namespace(params, release, run_command,
-                                                                                 found['pids']))
+            read, error = visitor.visit(inode, sources,
+                                        functools.partial(read_namespace, params, release, run_command, found['pids']))
             if error:
                 entry['error'] = error
                 continue

@@ -16,6 +16,9 @@ one process, reported as ratios; nothing here asserts a time.
 4. Where listeners=true spends its time with the most sockets: each step timed in one
    process (the collection's netlink dump and /proc owner walk; ansible-core's scrub of the
    result for no_log values and its JSON encoding, the two steps exit_json takes).
+5. namespaces=true: NAMESPACE_COUNT network namespaces (``ip netns``) with
+   LISTENERS_PER_NAMESPACE listeners each, all held by one process; the payload with
+   namespaces=true and listeners=true against the same payload with listeners=true only.
 """
 
 from __future__ import annotations
@@ -48,6 +51,31 @@ for index in range(count):
     sock.bind(("127.0.0.1", 0))
     sock.listen(511)
     held.append(sock)
+print("ready", flush=True)
+sys.stdin.read()
+'''
+
+
+NAMESPACE_COUNT = 100
+LISTENERS_PER_NAMESPACE = 10
+
+# Enters each namespace named on the command line and opens listeners there; the sockets
+# stay in their namespaces, held by this one process.
+NAMESPACE_OPENER = r'''
+import ctypes, os, socket, sys
+libc = ctypes.CDLL(None, use_errno=True)
+per_namespace = int(sys.argv[1])
+held = []
+for name in sys.argv[2:]:
+    fd = os.open("/run/netns/" + name, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:
+        raise OSError(ctypes.get_errno(), "setns " + name)
+    os.close(fd)
+    for index in range(per_namespace):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 8000 + index))
+        sock.listen(511)
+        held.append(sock)
 print("ready", flush=True)
 sys.stdin.read()
 '''
@@ -151,10 +179,36 @@ def main():
                 opener.stdin.close()
                 opener.wait()
                 namespace.remove()
+
+        namespaced = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts',
+                                   'listeners=true namespaces=true')
+        rows.append(namespaces_row(python, listeners, namespaced))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     return rows
+
+
+def namespaces_row(python, listeners, namespaced):
+    """namespaces=true over NAMESPACE_COUNT namespaces against listeners=true alone (module time)."""
+    home = Namespace('bench', 4096)
+    made, opener = [], None
+    try:
+        made = [Namespace('bn%d' % index, 128) for index in range(NAMESPACE_COUNT)]
+        opener = subprocess.Popen([HELPER_PYTHON, '-c', NAMESPACE_OPENER, str(LISTENERS_PER_NAMESPACE)]
+                                  + [namespace.name for namespace in made],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert opener.stdout.readline().strip() == 'ready'
+        inside = ['ip', 'netns', 'exec', home.name, python]
+        plain, with_namespaces = alternate([inside + [listeners], inside + [namespaced]], max(5, PAIRS // 3))
+    finally:
+        if opener is not None:
+            opener.stdin.close()
+            opener.wait()
+        for namespace in made + [home]:
+            namespace.remove()
+    return ('namespaces=true over %d namespaces of %d listeners each / listeners=true alone (module time)'
+            % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE), with_namespaces, plain)
 
 
 def listener_phases(count=SOCKET_COUNTS[-1]):

@@ -229,8 +229,10 @@ def test_counters_are_each_namespaces_own(zoo, gathered):
         assert (overflows > 0) == expected_rise, (key, overflows)
 
 
-@pytest.mark.parametrize('key', [key for key in KEYS if key[0] != 'ipnetns'], ids=['%s-%d' % key for key in KEYS
-                                                                                  if key[0] != 'ipnetns'])
+HELD = [key for key in KEYS if key[0] != 'ipnetns']
+
+
+@pytest.mark.parametrize('key', HELD, ids=['%s-%d' % key for key in HELD])
 def test_each_namespaces_listeners_are_what_ss_shows_inside_it(zoo, gathered, key):
     _result, entries, _tasks = gathered
     made = zoo.namespaces[key]
@@ -360,8 +362,9 @@ def test_a_namespace_gone_during_the_scan_is_listed_with_its_reason(zoo, tmp_pat
                 break
             time.sleep(0.05)
         assert '--- stopped by SIGSTOP ---' in trace.read_text(), 'the module never read the link'
-        [tracer] = subprocess.run(['pgrep', '-f', '--', '-P %s ' % link], capture_output=True, text=True).stdout.split()
-        [stopped] = subprocess.run(['pgrep', '-P', tracer], capture_output=True, text=True).stdout.split()
+        [tracer] = subprocess.run(['pgrep', '-f', '--', '-P %s ' % link], capture_output=True, text=True,
+                                  check=True).stdout.split()
+        [stopped] = subprocess.run(['pgrep', '-P', tracer], capture_output=True, text=True, check=True).stdout.split()
         stopped = int(stopped)
         holder.kill()
         holder.wait()
