@@ -76,6 +76,7 @@ options:
       - Linux only; on any other system O(namespaces=true) fails and names that system.
     type: bool
     default: false
+    version_added: 1.1.0
 attributes:
   check_mode:
     support: full

@@ -3,14 +3,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A simulated host on this machine: a network namespace plus a private mount namespace.
+"""A simulated host on this machine: a network, a mount and a PID namespace of its own.
 
 The host has its own ``net.core.*`` (the network namespace) and its own ``/etc``,
 ``/var`` and ``/run`` (overlays and a tmpfs in a mount namespace kept alive by a bind
 mount of its ``ns/mnt`` file), so a role may write ``/etc/sysctl.d``, a service's config
-and its pid files, and start real daemons, without touching the machine.  Commands enter
-it with ``nsenter``; everything it holds lives in memory and goes when it is removed,
-daemons included (every process in its network namespace is killed).
+and its pid files, and start real daemons, without touching the machine.  Its own PID
+namespace, with a ``/proc`` of its own, makes it see its own processes only, as a real
+host does: the fact module's namespaces=true would otherwise find the namespaces of every
+other host and test on the machine.  An init process (``sleep``, pid 1 inside) keeps the
+PID namespace alive.  Commands enter it with ``nsenter``; everything it holds lives in
+memory and goes when it is removed, daemons included (every process in its network
+namespace is killed).
 """
 
 from __future__ import annotations
@@ -36,11 +40,29 @@ class NamespaceHost:
         self.directory = tempfile.mkdtemp(prefix='%s-' % self.name)
         self.mount_ns = os.path.join(self.directory, 'mnt')
         self._bound = False
+        self.init = None
+        self.init_pid = None
         try:
             self._make_mount_namespace()
+            self._start_init()
         except Exception:
             self.remove()
             raise
+
+    def _start_init(self):
+        # nsenter execs unshare (no --pid to enter, so no fork); unshare forks the init.
+        self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
+                                      '--', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child',
+                                      'sleep', 'infinity'])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            children = subprocess.run(['pgrep', '-P', str(self.init.pid)], capture_output=True, text=True,
+                                      check=False).stdout.split()
+            if children:
+                self.init_pid = int(children[0])
+                return
+            time.sleep(0.02)
+        raise RuntimeError('the init of host %s did not start' % self.name)
 
     def _make_mount_namespace(self):
         # The ns file must sit on a private mount, or the kernel refuses to bind it.
@@ -64,7 +86,7 @@ class NamespaceHost:
 
     def command(self, argv):
         """The argv that runs ``argv`` on this host."""
-        return ['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name, '--'] + list(argv)
+        return ['nsenter', '--target', str(self.init_pid), '--mount', '--net', '--pid', '--'] + list(argv)
 
     def run(self, *argv, check=True, **kwargs):
         kwargs.setdefault('capture_output', True)
@@ -118,6 +140,10 @@ class NamespaceHost:
 
     def remove(self):
         self.stop_processes()
+        if self.init is not None:
+            self.init.kill()
+            self.init.wait()
+        self.init_pid = None  # command() then fails: nothing is left to enter
         if self._bound:
             subprocess.run(['umount', self.mount_ns], check=False, capture_output=True)
             subprocess.run(['umount', self.directory], check=False, capture_output=True)
