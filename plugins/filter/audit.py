@@ -30,7 +30,9 @@ def namespace_label(entry):
     """How the report names a namespace: its container (and pod), its ip netns name, or its inode."""
     container = entry.get('container')
     if container:
-        label = '%s container %s' % (container.get('runtime') or 'container', short_id(container.get('id')))
+        # Kubernetes' cgroupfs driver does not name the runtime: the pod is what is known.
+        runtime = container.get('runtime') or ('Kubernetes' if container.get('pod') else 'unnamed runtime')
+        label = '%s container %s' % (runtime, short_id(container.get('id')))
         if container.get('pod'):
             label += ' (pod %s)' % container['pod']
         return label

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from containers import Container
 from fleet import Fleet
 from netns import controller_bin, dependencies_path, run_playbook
 
@@ -157,23 +158,10 @@ def openbsd_python(directory, python):
     return os.path.join(directory, 'python')
 
 
-# A "container" on a fleet host: Redis in an anonymous network namespace at the old kernel
-# default, in a cgroup shaped as Docker's cgroupfs driver names it, as a runtime would make it.
-CONTAINER_ID = 'c0ffee' + '0123456789abcdef' * 3 + '0123456789'
-CONTAINER = r'''
-set -e
-ip link set lo up
-echo 128 > /proc/sys/net/core/somaxconn
-mkdir -p /sys/fs/cgroup/pids/docker/{id}
-echo $$ > /sys/fs/cgroup/pids/docker/{id}/cgroup.procs
-exec redis-server --bind 127.0.0.1 --port 6379 --save '' --appendonly no --logfile {log}'''
-
 # Bursts of connections inside the container, again and again until killed: each overflows
 # Redis's accept queue of 128 (test_burst.py shows one burst does).
 BURSTS = r'''
-import socket, sys, time
-with open("/sys/fs/cgroup/pids/docker/%s/cgroup.procs" % sys.argv[1], "w") as handle:
-    handle.write("0")  # this process: ended with the container
+import socket, time
 while True:
     held = []
     for _ in range(600):
@@ -185,45 +173,6 @@ while True:
     for sock in held:
         sock.close()
 '''
-
-
-CGROUP = '/sys/fs/cgroup/pids/docker/' + CONTAINER_ID
-
-
-def start_container(host, directory):
-    """Redis in a container namespace on ``host``; returns (its log, its pid on the host)."""
-    log, pidfile = os.path.join(directory, 'redis.log'), os.path.join(directory, 'redis.pid')
-    subprocess.Popen(host.command(['unshare', '-n', 'sh', '-c', CONTAINER.format(id=CONTAINER_ID, log=log)
-                                   + ' --pidfile ' + pidfile]))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if os.path.exists(pidfile) and os.path.exists(log) and 'Ready to accept connections' in open(log).read():
-            with open(pidfile) as handle:
-                return log, int(handle.read())  # Redis's own getpid(): its pid in the host's PID namespace
-        time.sleep(0.05)
-    raise AssertionError('Redis did not start in the container: %s' % (open(log).read() if os.path.exists(log) else ''))
-
-
-def stop_container():
-    """Every process in the container's cgroup, then the cgroup."""
-    if not os.path.isdir(CGROUP):
-        return
-    for _ in range(50):
-        with open(os.path.join(CGROUP, 'cgroup.procs')) as handle:
-            pids = [int(pid) for pid in handle.read().split()]
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-    os.rmdir(CGROUP)
-    try:
-        os.rmdir('/sys/fs/cgroup/pids/docker')
-    except OSError:
-        pass  # another test's container is still there
 
 
 def start(host, script):
@@ -240,13 +189,14 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     names = sorted(fleet.hosts)
     clamped, overflowing, managed, unreachable, on_unix, openbsd, contained = names[:7]
     started = [start(fleet.hosts[clamped], AT_LIMIT), start(fleet.hosts[overflowing], OVERFLOWING)]
+    container = Container(fleet.hosts[contained], str(tmp_path))
     try:
-        log, redis_pid = start_container(fleet.hosts[contained], str(tmp_path))
+        log = str(tmp_path / 'container-redis.log')
+        container.start_redis(log)
         # Redis's own words prove the scenario: it asks for 511 and the container grants 128.
         assert ('The TCP backlog setting of 511 cannot be enforced because /proc/sys/net/core/somaxconn '
                 'is set to the lower value of 128') in open(log).read()
-        subprocess.Popen(fleet.hosts[contained].command(['nsenter', '-n', '-t', str(redis_pid), 'python3', '-c', BURSTS,
-                                                         CONTAINER_ID]))
+        subprocess.Popen(container.command(['python3', '-c', BURSTS]))
         fleet.hosts[managed].run('service', 'redis-server', 'start')
         # Debian's php-fpm pool listens on a unix socket and asks for more than the kernel grants.
         fleet.hosts[on_unix].run('service', 'php8.2-fpm', 'start')
@@ -269,7 +219,7 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
         for process_started in started:
             process_started.kill()
             process_started.wait()
-        stop_container()
+        container.remove()
     assert process.returncode != 0  # the unreachable host
     markdown = (report_dir / 'listener-backlog-audit.md').read_text()
     html = (report_dir / 'listener-backlog-audit.html').read_text()
@@ -281,12 +231,12 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     # The listener that asked for everything sits at its host's limit.
     assert '| %s | host | 127.0.0.1 | 7070 | %d | python3 |' % (clamped, START_VALUES[0]) in markdown
     # The container: below its host's limit, named by its short id, on one line with its limit.
-    label = 'docker container %s' % CONTAINER_ID[:12]
+    label = 'docker container %s' % container.short_id
     below = markdown.split("## Network namespaces below their host's limit")[1].split('##')[0]
     [line] = [line for line in below.splitlines() if line.startswith('| host0')]
-    # Its processes: Redis first (the lowest pid), then the bursts run inside it.
+    # Its processes, its first (the holder, as a pause or init process is) first.
     assert line.startswith('| %s | %s | 128 | %d | %d ' % (contained, label, START_VALUES[names.index(contained)],
-                                                            redis_pid)), line
+                                                            container.pid)), line
     # Its Redis sits at the container's limit, not the host's.
     assert '| %s | %s | 127.0.0.1 | 6379 | 128 | redis-server |' % (contained, label) in markdown
     # Rising: the host whose overflows rose, and the container whose Redis overflowed; nothing else.
@@ -298,8 +248,8 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     by_name = dict((host['name'], host) for host in report['hosts'])
     [row] = by_name[contained]['namespaces']
     assert (row['short_id'], row['container']['runtime'], row['limit'], row['below_host']) == \
-        (CONTAINER_ID[:12], 'docker', 128, True)
-    assert row['overflows_rise'] > 0 and row['pids'][0] == redis_pid
+        (container.short_id, 'docker', 128, True)
+    assert row['overflows_rise'] > 0 and row['pids'][0] == container.pid
     assert by_name[clamped]['namespaces'] == [] and by_name[openbsd]['namespaces_read'] is False
     assert '<svg' in html and label in html
     # The managed Redis asks for 100 where the role would set 100, but runs with 511 capped.
