@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 
 import pytest
 
@@ -127,3 +129,37 @@ def test_role_names_each_container_below_the_limit_and_sets_it_live_when_asked(h
     finally:
         docker.remove()
         pod.remove()
+
+
+def test_plain_namespace_recipes_work_as_the_role_words_them(host, tmp_path, collections_root):
+    """An ip netns namespace and one held by a process, at this kernel's default: the commands the
+    warnings give, run as given, leave nothing to warn about."""
+    ansible_bin = controller_bin('latest')
+    collections = '%s:%s' % (collections_root, dependencies_path())
+    host.run('ip', 'netns', 'add', 'blue')
+    holder = subprocess.Popen(host.command(['unshare', '-n', 'sleep', 'infinity']))
+    default = int(host.run('unshare', '-n', 'cat', '/proc/sys/net/core/somaxconn').stdout)
+    target = default * 2  # above the kernel's default, which every new namespace gets
+
+    def warnings_of_a_run(label):
+        directory = tmp_path / label
+        directory.mkdir()
+        process, results = run_playbook(
+            ansible_bin, collections, 'role.yml',
+            {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}}, str(directory),
+            extra_args=['-e', 'listener_backlog_somaxconn=%d' % target], prefix=host.command([]))
+        assert process.returncode == 0, process.stdout + process.stderr
+        return [w for w in warnings_in(results['localhost']) if 'network namespace' in w]
+
+    try:
+        warnings = warnings_of_a_run('first')
+        assert len(warnings) == 2, warnings
+        commands = [re.search(r'((?:ip netns exec|nsenter) [^:]*sysctl -w net\.core\.somaxconn=%d)\.' % target,
+                              warning).group(1) for warning in warnings]
+        assert sorted(command.split()[0] for command in commands) == ['ip', 'nsenter'], commands
+        for command in commands:
+            host.run('sh', '-c', command)
+        assert warnings_of_a_run('second') == []
+    finally:
+        holder.kill()
+        holder.wait()
