@@ -457,8 +457,6 @@ def linux_listeners(run_command, warnings):
                                'exited %d: %s' % (exc, rc, (err or out).strip()))
         warnings.append('sock_diag netlink failed (%s); listeners read with ss' % exc)
         return parse_ss_listeners(out)
-    for listener in listeners:
-        del listener['state']
     return listeners
 
 

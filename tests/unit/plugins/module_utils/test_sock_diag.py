@@ -55,7 +55,16 @@ def test_recorded_ipv4_dump_gives_backlog_and_queue_of_each_listener():
     assert sorted(by_port) == [22, 8080]
     assert (by_port[8080]['address'], by_port[8080]['backlog'], by_port[8080]['queued']) == ('127.0.0.1', 511, 1)
     assert (by_port[22]['address'], by_port[22]['backlog'], by_port[22]['queued']) == ('0.0.0.0', 128, 0)
-    assert all(item['family'] == 'ipv4' and item['state'] == sock_diag.TCP_LISTEN for item in listeners)
+    assert all(item['family'] == 'ipv4' and 'state' not in item for item in listeners)
+
+
+def test_a_socket_not_in_listen_is_left_out():
+    body = sock_diag.INET_DIAG_MSG.pack(sock_diag.AF_INET, 1, 0, 0, b'\0\x50', b'\0\0', b'\x7f\0\0\x01' + b'\0' * 12,
+                                        b'\0' * 16, 0, 0, 0, 0, 0, 5, 0, 42)
+    assert sock_diag.parse_diag_msg(body, 0) is None
+    listening = body[:1] + struct.pack('B', sock_diag.TCP_LISTEN) + body[2:]
+    assert sock_diag.parse_diag_msg(listening, 0) == {'family': 'ipv4', 'address': '127.0.0.1', 'port': 80,
+                                                      'backlog': 5, 'queued': 0, 'inode': 42}
 
 
 def test_recorded_ipv6_dump_shows_the_request_clamped_to_somaxconn():
