@@ -109,29 +109,19 @@ class NetlinkError(Exception):
         self.errno = errno
 
 
-def parse_diag_msg(data, offset, end=None, _addresses={}):
+def parse_diag_msg(data, offset, end=None):
     """One ``inet_diag_msg`` at ``offset`` (``end``, the message's end, is not needed).
 
-    Returns None for a socket not in LISTEN (the dump asks for those only).  With
-    thousands of listeners this runs thousands of times per module run: the fields
-    not needed are skipped in the unpack, and each address is converted to text
-    once (``_addresses`` caches it; listeners share few addresses).
+    Returns None for a socket not in LISTEN (the dump asks for those only).
+    ``parse_messages`` reads listeners with a faster loop of its own that gives the same.
     """
     family, state, sport, src, rqueue, wqueue, inode = INET_DIAG_LISTENER.unpack_from(data, offset)
     if state != TCP_LISTEN:
         return None
-    key = (family, src)
-    address = _addresses.get(key)
-    if address is None:
-        if family == AF_INET:
-            address = socket.inet_ntop(socket.AF_INET, src[:4])
-        else:
-            address = socket.inet_ntop(socket.AF_INET6, src)
-        if len(_addresses) < 4096:
-            _addresses[key] = address
     return {
         'family': 'ipv4' if family == AF_INET else 'ipv6',
-        'address': address,
+        'address': socket.inet_ntop(socket.AF_INET, src[:4]) if family == AF_INET
+        else socket.inet_ntop(socket.AF_INET6, src),
         'port': PORT.unpack(sport)[0],
         'backlog': wqueue,
         'queued': rqueue,

@@ -160,8 +160,8 @@ def main():
                 read, error = visitor.visit(inode, sources, functools.partial(
                     set_inside, value, module.params['only_raise'], module.check_mode))
             except (IOError, OSError, ReadFailure) as exc:
-                read, error = None, 'cannot set %s there: %s' % (LINUX_SOMAXCONN_PATH,
-                                                                getattr(exc, 'reason', None) or exc)
+                reason = getattr(exc, 'reason', None) or exc
+                read, error = None, 'cannot set %s there: %s' % (LINUX_SOMAXCONN_PATH, reason)
             if error:
                 entry['error'] = error
                 continue

@@ -105,7 +105,7 @@ class Container:
     def remove(self):
         if not os.path.isdir(self.cgroup):
             return
-        for _ in range(100):
+        for dummy in range(100):
             with open(os.path.join(self.cgroup, 'cgroup.procs')) as handle:
                 pids = [int(pid) for pid in handle.read().split()]
             if not pids:

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pytest
 
@@ -235,8 +234,8 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     below = markdown.split("## Network namespaces below their host's limit")[1].split('##')[0]
     [line] = [line for line in below.splitlines() if line.startswith('| host0')]
     # Its processes, its first (the holder, as a pause or init process is) first.
-    assert line.startswith('| %s | %s | 128 | %d | %d ' % (contained, label, START_VALUES[names.index(contained)],
-                                                            container.pid)), line
+    expected = '| %s | %s | 128 | %d | %d ' % (contained, label, START_VALUES[names.index(contained)], container.pid)
+    assert line.startswith(expected), line
     # Its Redis sits at the container's limit, not the host's.
     assert '| %s | %s | 127.0.0.1 | 6379 | 128 | redis-server |' % (contained, label) in markdown
     # Rising: the host whose overflows rose, and the container whose Redis overflowed; nothing else.

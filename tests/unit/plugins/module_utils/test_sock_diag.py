@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import binascii
+import functools
 import os
 import struct
 
@@ -282,3 +283,11 @@ def test_ss_unix_line_forms(line, expected):
 ])
 def test_ss_unix_lines_that_are_not_named_listeners(line):
     assert sock_diag.parse_ss_unix_listeners(line) == []
+
+
+@pytest.mark.parametrize('name', ['sock-diag-ipv4.hex', 'sock-diag-ipv6.hex'])
+def test_the_fast_listener_loop_gives_what_the_message_by_message_parse_gives(name):
+    fast, fast_done = parse_all(name)
+    # Any parse_one other than parse_diag_msg itself takes the message-by-message loop.
+    generic, generic_done = parse_all(name, functools.partial(sock_diag.parse_diag_msg))
+    assert (fast, fast_done) == (generic, generic_done) and fast
