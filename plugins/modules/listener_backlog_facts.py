@@ -536,7 +536,8 @@ def read_listeners(params, run_command, warnings):
 def namespace_label(inode, found, container):
     label = 'network namespace %d' % inode
     if container:
-        return '%s (%s container %s)' % (label, container['runtime'], container['id'][:12])
+        # Kubernetes' cgroupfs driver does not name the runtime; the pod is what is known.
+        return '%s (%s container %s)' % (label, container['runtime'] or 'Kubernetes', container['id'][:12])
     if found['name']:
         return '%s (%s)' % (label, found['name'])
     return label
@@ -579,7 +580,8 @@ def gather_namespaces(params, release, run_command, current, warnings):
             label = namespace_label(inode, found, container)
             sources = ['/proc/%d/ns/net' % pid for pid in found['pids']] + found['paths']
             read, error = visitor.visit(inode, sources,
-                                        functools.partial(read_namespace, params, release, run_command, found['pids']))
+                                        functools.partial(read_namespace, params, release, run_command, inode,
+                                                          found['pids']))
             if error:
                 entry['error'] = error
                 continue
@@ -606,26 +608,37 @@ def lowest_container(pids):
     return None
 
 
-def read_namespace(params, release, run_command, pids):
-    """Everything read inside one namespace (the calling thread has entered it).
+def namespace_of(pid):
+    """The network namespace inode of process ``pid``, or None once it is gone or unreadable."""
+    try:
+        return os.stat('/proc/%d/ns/net' % pid).st_ino
+    except OSError:
+        return None
+
+
+def read_namespace(params, release, run_command, inode, pids):
+    """Everything read inside namespace ``inode`` (the calling thread has entered it).
 
     The TcpExt counters come from ``/proc/PID/net/netstat`` of a process in the namespace
-    where there is one: ``/proc/self/net`` after setns showed the old namespace's files on
-    kernels with cached /proc/net dentries (fixed by kernel commits 1fde6f21d90f and
-    c6c75deda813).  Without a process, ``/proc/self/net`` is the only way.
+    where there is one, checked to be in it before and after the read (a process may move):
+    ``/proc/self/net`` after setns showed the old namespace's files on kernels with cached
+    /proc/net dentries (fixed by kernel commits 1fde6f21d90f and c6c75deda813).  Without a
+    process, ``/proc/self/net`` is the only way.
     """
-    netstat_paths = ['/proc/%d/net/netstat' % pid for pid in pids[:3]] + ['/proc/self/net/netstat']
+    def read_netstat():
+        for pid in pids[:3]:
+            if namespace_of(pid) != inode:
+                continue
+            try:
+                text = read_file('/proc/%d/net/netstat' % pid)
+            except (IOError, OSError):
+                continue
+            if namespace_of(pid) == inode:
+                return text
+        return read_file('/proc/self/net/netstat')
 
     def read_inside(path):
-        if path != LINUX_NETSTAT_PATH:
-            return read_file(path)
-        failure = None
-        for candidate in netstat_paths:
-            try:
-                return read_file(candidate)
-            except (IOError, OSError) as exc:
-                failure = exc
-        raise failure
+        return read_netstat() if path == LINUX_NETSTAT_PATH else read_file(path)
 
     gatherer = LimitGatherer('Linux', release, read_inside, run_command, probe=linux_probe)
     value, info = gatherer.gather()
