@@ -408,7 +408,7 @@ def _fixture_files():
         relative = os.path.relpath(path, FIXTURES).replace(os.sep, '/')
         if not os.path.isfile(path) or os.path.abspath(path) == SOURCES:
             continue
-        if '/' in relative and os.path.exists(os.path.join(FIXTURES, relative.split('/')[0], 'SOURCES.yml')):
+        if '/' in relative and os.path.exists(os.path.join(FIXTURES, relative.split('/', maxsplit=1)[0], 'SOURCES.yml')):
             continue
         found.add(relative)
     return found
