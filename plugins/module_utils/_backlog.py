@@ -371,6 +371,32 @@ def parse_netstat(text):
     return tables
 
 
+def parse_tcpext(text, names=('ListenOverflows', 'ListenDrops')):
+    """{name: value} of the TcpExt counters ``names`` in ``/proc/net/netstat``; a missing one is left out.
+
+    What parse_netstat(text)['TcpExt'] holds for them, without converting every field of
+    every table (the module reads this once per network namespace).
+    """
+    header = None
+    for line in (text or '').splitlines():
+        if not line.startswith('TcpExt:'):
+            continue
+        if header is None:
+            header = line.split()
+            continue
+        values = line.split()
+        found = {}
+        for name in names:
+            if name in header:
+                index = header.index(name)
+                try:
+                    found[name] = int(values[index])
+                except (IndexError, ValueError):
+                    continue
+        return found
+    return {}
+
+
 def parse_sysctl_value(out):
     """``sysctl -n NAME`` prints the value and a newline on every platform we read."""
     return parse_int(out)
@@ -494,7 +520,7 @@ class LimitGatherer(object):
             except (IOError, OSError, ReadFailure):
                 missing.append(path)
         try:
-            tcpext = parse_netstat(self.read_file(LINUX_NETSTAT_PATH)).get('TcpExt', {})
+            tcpext = parse_tcpext(self.read_file(LINUX_NETSTAT_PATH))
             health['listen_overflows'] = tcpext.get('ListenOverflows')
             health['listen_drops'] = tcpext.get('ListenDrops')
             if health['listen_overflows'] is None:

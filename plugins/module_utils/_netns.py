@@ -167,11 +167,13 @@ class _SetnsUnavailable(Exception):
 def _libc_setns():
     """setns(2) through ctypes, for Pythons before 3.12."""
     import ctypes
-    import ctypes.util
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         function = libc.setns
     except (OSError, AttributeError):
+        # ctypes.util costs more to import than all the rest (it imports subprocess and tempfile):
+        # only where the C library is not already in the process.
+        import ctypes.util
         name = ctypes.util.find_library('c')
         try:
             function = ctypes.CDLL(name, use_errno=True).setns

@@ -422,8 +422,9 @@ SYSTEM_DIRS = ['/sbin', '/usr/sbin', '/usr/bin', '/bin']
 
 
 def read_file(path):
-    with open(path) as handle:
-        return handle.read()
+    # Bytes, then text: no text layer per file (with namespaces=true, several files per namespace).
+    with open(path, 'rb') as handle:
+        return handle.read().decode('utf-8', 'replace')
 
 
 def command_runner(module):

@@ -192,6 +192,20 @@ def test_parse_netstat_reads_recorded_tcpext_counters():
     assert tables['TcpExt']['ListenDrops'] >= tables['TcpExt']['ListenOverflows']
 
 
+def test_parse_tcpext_reads_what_parse_netstat_reads_for_the_counters_asked():
+    tcpext = backlog.parse_netstat(NETSTAT)['TcpExt']
+    names = ('ListenOverflows', 'ListenDrops', 'SyncookiesSent')
+    assert backlog.parse_tcpext(NETSTAT, names) == dict((name, tcpext[name]) for name in names)
+
+
+@pytest.mark.parametrize('text', ['', 'Ip: Forwarding\nIp: 1\n', 'TcpExt: ListenOverflows\n',
+                                  'TcpExt: ListenOverflows ListenDrops\nTcpExt: x 3\n'])
+def test_parse_tcpext_leaves_out_what_is_not_there(text):
+    found = backlog.parse_tcpext(text)
+    assert 'ListenOverflows' not in found
+    assert found.get('ListenDrops') in (None, 3)
+
+
 @pytest.mark.parametrize('release, expected', [('6.18.44-fc-v769', (6, 18)), ('4.1', (4, 1)),
                                                ('3.10.0-1160.el7.x86_64', (3, 10)),
                                                ('5', None), ('', None), ('x.y', None)])
