@@ -102,6 +102,8 @@ def test_role_names_each_container_below_the_limit_and_sets_it_live_when_asked(h
                                         '--check', '--diff')
         assert changed == ['Raise the limit live inside them (until each container is recreated)'], changed
         assert (docker.somaxconn(), pod.somaxconn()) == (128, 128)
+        [said] = [w for w in warnings if docker.short_id in w]
+        assert 'listener_backlog_namespaces=set would raise it live to 4096 (check mode: nothing was changed).' in said
 
         # set: both raised live; the warning says how long it lasts.
         tasks, changed, warnings = role({'listener_backlog_somaxconn': 4096, 'listener_backlog_namespaces': 'set'})
