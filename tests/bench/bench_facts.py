@@ -238,7 +238,25 @@ def print_table(rows):
         print('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, ratio, difference_ms))
 
 
+def namespaces_only():
+    """The namespaces=true row alone (`python tests/bench/bench_facts.py namespaces`)."""
+    work = tempfile.mkdtemp(prefix='nb-bench-')
+    remote_tmp = os.path.join(work, 'remote')
+    env = dict(os.environ, ANSIBLE_REMOTE_TMP=remote_tmp, ANSIBLE_KEEP_REMOTE_FILES='1',
+               ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_HOME=os.path.join(work, 'home'))
+    try:
+        listeners = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts', 'listeners=true')
+        namespaced = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts',
+                                   'listeners=true namespaces=true')
+        return [namespaces_row(sys.executable, listeners, namespaced)]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == '__main__':
+    if sys.argv[1:] == ['namespaces']:
+        print_table(namespaces_only())
+        sys.exit(0)
     print_table(main())
     for phase, seconds in listener_phases():
         print('%s: %.1f ms' % (phase, seconds * 1000))
