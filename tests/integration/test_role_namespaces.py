@@ -38,11 +38,14 @@ def host():
 
 
 def warnings_in(tasks):
+    """Every warning the run gave, once: a loop's are on its items, and on the task too from ansible-core 2.21."""
     said = []
     for task in tasks:
         for result in [task['result']] + list(task['result'].get('results') or []):
             for warning in result.get('warnings') or []:
-                said.append(warning['msg'] if isinstance(warning, dict) else warning)
+                text = warning['msg'] if isinstance(warning, dict) else warning
+                if text not in said:
+                    said.append(text)
     return said
 
 
