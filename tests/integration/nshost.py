@@ -124,9 +124,14 @@ class NamespaceHost:
                              check=False).stdout
         return [int(pid) for pid in out.split()]
 
+    def _others(self):
+        """The host's processes but its init (which ignores SIGTERM from outside its PID namespace)."""
+        return [pid for pid in self.pids() if pid != self.init_pid]
+
     def stop_processes(self):
+        """Stop every process of the host but its init: SIGTERM, then SIGKILL what is left after 5 s."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            pids = self.pids()
+            pids = self._others()
             if not pids:
                 return
             for pid in pids:
@@ -135,11 +140,16 @@ class NamespaceHost:
                 except ProcessLookupError:
                     pass
             deadline = time.monotonic() + 5
-            while self.pids() and time.monotonic() < deadline:
+            while self._others() and time.monotonic() < deadline:
                 time.sleep(0.05)
 
     def remove(self):
         self.stop_processes()
+        if self.init_pid is not None:
+            try:
+                os.kill(self.init_pid, signal.SIGKILL)  # and with it, whatever is left in its PID namespace
+            except ProcessLookupError:
+                pass
         if self.init is not None:
             self.init.kill()
             self.init.wait()
