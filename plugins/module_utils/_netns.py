@@ -341,7 +341,11 @@ class Visitor(object):
             except OSError as exc:
                 return None, 'entering it was refused (setns): %s' % describe_errno(exc)
             try:
-                return read(), None
+                try:
+                    return read(), None
+                except Exception as exc:  # pylint: disable=broad-except
+                    # Whatever fails inside stays this namespace's error; the way back runs first.
+                    return None, 'reading it failed: %s' % exc
             finally:
                 self._return()
         finally:

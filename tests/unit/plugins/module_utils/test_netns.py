@@ -141,3 +141,21 @@ def test_errno_reasons(errno_name, expected):
     import errno
     code = getattr(errno, errno_name)
     assert netns.describe_errno(OSError(code, os.strerror(code))) == expected
+
+
+def test_a_failure_inside_a_namespace_is_its_error_and_the_thread_comes_back():
+    """Entering the module's own namespace (the one namespace a unit test may enter) and failing there."""
+    visitor = netns.Visitor()
+    try:
+        def fail():
+            raise ValueError('boom')
+        result, error = visitor.visit(visitor.own_inode, ['/proc/thread-self/ns/net'], fail)
+        assert result is None
+        if os.geteuid() == 0:
+            assert error == 'reading it failed: boom'
+        else:  # setns() needs CAP_SYS_ADMIN even into the thread's own namespace
+            assert error.startswith('entering it was refused (setns): EPERM')
+        assert os.stat('/proc/thread-self/ns/net').st_ino == visitor.own_inode
+        assert visitor.visit(visitor.own_inode + 1, ['/proc/thread-self/ns/net'], fail) == (None, 'gone during the scan')
+    finally:
+        visitor.close()
