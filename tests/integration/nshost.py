@@ -125,8 +125,13 @@ class NamespaceHost:
         return [int(pid) for pid in out.split()]
 
     def _others(self):
-        """The host's processes but its init (which ignores SIGTERM from outside its PID namespace)."""
-        return [pid for pid in self.pids() if pid != self.init_pid]
+        """The host's processes but its init and the unshare that waits for it.
+
+        Both ignore SIGTERM: the init, coming from outside its PID namespace; unshare(1),
+        while it waits for the child it forked.  remove() kills them.
+        """
+        keep = (self.init_pid, self.init.pid if self.init is not None else None)
+        return [pid for pid in self.pids() if pid not in keep]
 
     def stop_processes(self):
         """Stop every process of the host but its init: SIGTERM, then SIGKILL what is left after 5 s."""
