@@ -59,6 +59,27 @@ def controller_version(name):
     return tuple(int(part) for part in out.split('.')[:2])
 
 
+def distinct_controllers(*names):
+    """The named controllers less those whose ansible-core release an earlier name already is.
+
+    The end-to-end suite runs with 'latest' set to the oldest release too (tests/utils/matrix.py):
+    a test parametrized over 'latest' and '2.16' would then run the same thing twice.  A controller
+    that is missing is kept, so that its test fails saying so.
+    """
+    kept, seen = [], set()
+    for name in names:
+        try:
+            version = subprocess.run([os.path.join(CONTROLLERS[name], 'python'), '-c',
+                                      'import ansible.release; print(ansible.release.__version__)'],
+                                     capture_output=True, text=True, check=True).stdout.split('.')[:2]
+        except (OSError, subprocess.CalledProcessError):
+            version = name
+        if tuple(version) not in seen:
+            kept.append(name)
+            seen.add(tuple(version))
+    return kept
+
+
 # Python that the test helpers run inside namespaces (any will do: it is not under test).
 HELPER_PYTHON = sys.executable
 

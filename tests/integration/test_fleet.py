@@ -20,7 +20,7 @@ import pytest
 
 from containers import Container
 from fleet import Fleet
-from netns import controller_bin, dependencies_path, run_playbook
+from netns import controller_bin, dependencies_path, distinct_controllers, run_playbook
 
 SIZE = 8
 START_VALUES = [128 * (index + 1) for index in range(SIZE)]
@@ -183,7 +183,7 @@ def start(host, script):
 
 # The oldest controller too: before ansible-core 2.19 templated values stay strings unless
 # a whole expression renders to a container, which the report's comparisons once tripped on.
-@pytest.mark.parametrize('controller', ['latest', '2.16'])
+@pytest.mark.parametrize('controller', distinct_controllers('latest', '2.16'))
 def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, collections_root, controller):
     names = sorted(fleet.hosts)
     clamped, overflowing, managed, unreachable, on_unix, openbsd, contained = names[:7]

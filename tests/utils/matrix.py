@@ -143,7 +143,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--only', help='comma-separated release prefixes (2.18,2.21); the table is then not checked')
     parser.add_argument('--write-readme', action='store_true', help="write the table into the README")
+    parser.add_argument('--edge-suite-ignores', action='store_true',
+                        help="print pytest's --ignore options for the end-to-end suite, and stop")
     args = parser.parse_args()
+    if args.edge_suite_ignores:
+        print(' '.join('--ignore=%s' % path for path in EDGE_SUITE))
+        return 0
     controllers = [(core, python) for core, python in CONTROLLERS
                    if not args.only or any(core.startswith(prefix) for prefix in args.only.split(','))]
     os.makedirs(WORK, exist_ok=True)
