@@ -20,7 +20,7 @@ import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
-from ansible_collections.netstack.backlog.tests.unit.plugins.module_utils.fake_module import ExitJson, FailJson, fake_module_class
+from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
@@ -291,7 +291,10 @@ def test_module_netstat_missing_program():
 
 
 def run_main(monkeypatch, system, commands, listeners=True):
-    """main() with a fake AnsibleModule: the commands answer by argv, programs live in /usr/bin."""
+    """main() under AnsibleModule: the commands answer by argv, programs live in /usr/bin.
+
+    Returns (host, outcome), outcome the ExitJson or FailJson main() ended with.
+    """
     host = FakeHost(dict((('/usr/bin/' + argv[0],) + tuple(argv[1:]), answer)
                          for argv, answer in commands.items()))
 
@@ -299,20 +302,18 @@ def run_main(monkeypatch, system, commands, listeners=True):
         assert environ_update == {'LC_ALL': 'C'}
         return host.run_command(argv)
 
-    FakeModule = fake_module_class({'listeners': listeners}, run_command)
-    monkeypatch.setattr(facts_module, 'AnsibleModule', FakeModule)
     monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '1.0', '#1', 'amd64'))
-    return host
+    outcome = run_module(monkeypatch, facts_module.main, {'listeners': listeners}, run_command, bin_dir='/usr/bin')
+    return host, outcome
 
 
 def test_main_on_freebsd_reports_sorted_listeners(monkeypatch):
-    host = run_main(monkeypatch, 'FreeBSD', {
+    host, done = run_main(monkeypatch, 'FreeBSD', {
         ('sysctl', '-n', 'kern.ipc.soacceptqueue'): (0, '128\n', ''),
         FREEBSD_NETSTAT: (0, fixture('freebsd/netstat-LanW-p-tcp.txt'), ''),
     })
-    with pytest.raises(ExitJson) as done:
-        facts_module.main()
-    result, warnings = done.value.args
+    assert isinstance(done, ExitJson), done.args
+    result, warnings = done.args
     assert warnings == []
     assert host.ran[-1] == ('/usr/bin/netstat', '-LanW', '-p', 'tcp')
     found = result['ansible_facts']['ansible_listener_backlog_listeners']
@@ -325,14 +326,13 @@ def test_main_on_freebsd_reports_sorted_listeners(monkeypatch):
 
 
 def test_main_on_darwin_passes_the_warnings_on(monkeypatch):
-    run_main(monkeypatch, 'Darwin', {
+    _host, done = run_main(monkeypatch, 'Darwin', {
         ('sysctl', '-n', 'kern.ipc.somaxconn'): (0, '128\n', ''),
         netstat.DARWIN_INET_COMMAND: (0, fixture('darwin/netstat-AanlLW-f-inet.txt'), ''),
         netstat.DARWIN_INET6_COMMAND: (0, fixture('darwin/netstat-AanlLW-f-inet6.txt'), ''),
     })
-    with pytest.raises(ExitJson) as done:
-        facts_module.main()
-    result, warnings = done.value.args
+    assert isinstance(done, ExitJson), done.args
+    result, warnings = done.args
     found = result['ansible_facts']['ansible_listener_backlog_listeners']
     assert [(item['port'], item['family']) for item in found] == [
         (22, 'ipv4'), (22, 'ipv6'), (80, 'ipv6'), (631, 'ipv6'), (3000, 'ipv4'), (5432, 'ipv6'),
@@ -341,31 +341,28 @@ def test_main_on_darwin_passes_the_warnings_on(monkeypatch):
 
 
 def test_main_fails_with_the_netstat_error(monkeypatch):
-    run_main(monkeypatch, 'DragonFly', {
+    _host, failed = run_main(monkeypatch, 'DragonFly', {
         ('sysctl', '-n', 'kern.ipc.somaxconn'): (0, '128\n', ''),
         FREEBSD_NETSTAT: (1, '', 'netstat: kvm_nlist: No such file or directory\n'),
     })
-    with pytest.raises(FailJson) as failed:
-        facts_module.main()
-    assert failed.value.args[0]['msg'] == ('listeners unavailable: `netstat -LanW -p tcp` exited 1: '
+    assert isinstance(failed, FailJson), failed.args
+    assert failed.args[0]['msg'] == ('listeners unavailable: `netstat -LanW -p tcp` exited 1: '
                                            'netstat: kvm_nlist: No such file or directory')
 
 
 @pytest.mark.parametrize('system', ['OpenBSD', 'NetBSD', 'SunOS', 'AIX', 'Haiku'])
 def test_main_fails_clearly_where_no_reader_exists(monkeypatch, system):
-    host = run_main(monkeypatch, system, {})
-    with pytest.raises(FailJson) as failed:
-        facts_module.main()
-    assert failed.value.args[0]['msg'] == (
+    host, failed = run_main(monkeypatch, system, {})
+    assert isinstance(failed, FailJson), failed.args
+    assert failed.args[0]['msg'] == (
         'listeners=true is not supported on %s; it is supported on Linux, Darwin, DragonFly, FreeBSD'
         % system)
     assert not [argv for argv in host.ran if argv[0].endswith('netstat')]
 
 
 def test_main_without_listeners_runs_no_netstat(monkeypatch):
-    host = run_main(monkeypatch, 'FreeBSD', {('sysctl', '-n', 'kern.ipc.soacceptqueue'): (0, '128\n', '')},
-                    listeners=False)
-    with pytest.raises(ExitJson) as done:
-        facts_module.main()
-    assert 'ansible_listener_backlog_listeners' not in done.value.args[0]['ansible_facts']
+    host, done = run_main(monkeypatch, 'FreeBSD', {('sysctl', '-n', 'kern.ipc.soacceptqueue'): (0, '128\n', '')},
+                          listeners=False)
+    assert isinstance(done, ExitJson), done.args
+    assert 'ansible_listener_backlog_listeners' not in done.args[0]['ansible_facts']
     assert host.ran == [('/usr/bin/sysctl', '-n', 'kern.ipc.soacceptqueue')]

@@ -22,7 +22,7 @@ import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _sock_diag as sock_diag
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
-from ansible_collections.netstack.backlog.tests.unit.plugins.module_utils.fake_module import ExitJson, FailJson, fake_module_class
+from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'linux', '6.18')
 
@@ -72,18 +72,14 @@ class FakeHost(object):
 
 def run_main(monkeypatch, system='Linux', params=None, commands=None, owners=None,
              unix_dump=None, tcp_dump=None):
-    """main() with a fake module and host; returns (host, outcome), outcome an ExitJson or FailJson."""
-    host = FakeHost(commands, owners)
-    arguments = {'listeners': False, 'unix_listeners': False}
-    arguments.update(params or {})
+    """main() under AnsibleModule with a fake host; returns (host, outcome), outcome an ExitJson or FailJson.
 
-    def check_spec(argument_spec):
-        assert argument_spec['unix_listeners'] == {'type': 'bool', 'default': False}
+    Options not in ``params`` are left to the module's argument spec.
+    """
+    host = FakeHost(commands, owners)
 
     def run_command(argv, environ_update):
         return host.run_command([os.path.basename(argv[0])] + list(argv[1:]))
-
-    FakeModule = fake_module_class(arguments, run_command, check_spec)
 
     def answer(dump):
         def call():
@@ -92,7 +88,6 @@ def run_main(monkeypatch, system='Linux', params=None, commands=None, owners=Non
             return dump
         return call
 
-    monkeypatch.setattr(facts_module, 'AnsibleModule', FakeModule)
     monkeypatch.setattr(facts_module, 'read_file', host.read_file)
     monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '6.18.44', '#1', 'x86_64'))
     monkeypatch.setattr(sock_diag, 'socket_owners', host.socket_owners)
@@ -100,9 +95,7 @@ def run_main(monkeypatch, system='Linux', params=None, commands=None, owners=Non
         recorded('unix-diag.hex', sock_diag.parse_unix_diag_msg) if unix_dump is None else unix_dump))
     monkeypatch.setattr(sock_diag, 'dump_listeners', answer(
         recorded('sock-diag-ipv4.hex', sock_diag.parse_diag_msg) if tcp_dump is None else tcp_dump))
-    with pytest.raises((ExitJson, FailJson)) as outcome:
-        facts_module.main()
-    return host, outcome.value
+    return host, run_module(monkeypatch, facts_module.main, params or {}, run_command, bin_dir='/usr/bin')
 
 
 def recorded_inodes():
