@@ -21,6 +21,16 @@ from ansible_collections.netstack.backlog.plugins.module_utils import _backlog a
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'linux', '6.18')
 NETSTAT = open(os.path.join(FIXTURES, 'proc-net-netstat.txt')).read()
+# Recorded after traffic that moved the listen counters by different amounts (SOURCES.yml).
+LISTEN_DROPS = open(os.path.join(FIXTURES, 'proc-net-netstat-listen-drops.txt')).read()
+# Its non-zero TcpExt counters, read off the recording by column; every other counter is 0.
+LISTEN_DROPS_TCPEXT = {
+    'SyncookiesSent': 13, 'SyncookiesRecv': 5, 'SyncookiesFailed': 1, 'EmbryonicRsts': 2, 'TW': 9,
+    'DelayedACKs': 9, 'ListenOverflows': 20, 'ListenDrops': 38, 'TCPPureAcks': 65, 'TCPHPAcks': 400,
+    'TCPLostRetransmit': 12, 'TCPTimeouts': 19, 'TCPAbortOnData': 7, 'TCPAbortOnClose': 4,
+    'TCPReqQFullDoCookies': 17, 'TCPReqQFullDrop': 11, 'TCPSynRetrans': 19, 'TCPOrigDataSent': 438,
+    'TCPDelivered': 465, 'TcpTimeoutRehash': 8,
+}
 
 
 class FakeHost(object):
@@ -98,13 +108,14 @@ def test_kernel_4_1_stores_32_bits():
 
 
 def test_health_signals_come_from_procfs():
-    host = FakeHost({backlog.LINUX_SOMAXCONN_PATH: '4096\n'})
+    host = FakeHost({backlog.LINUX_SOMAXCONN_PATH: '4096\n', backlog.LINUX_SYN_BACKLOG_PATH: '2048\n',
+                     backlog.LINUX_NETSTAT_PATH: LISTEN_DROPS})
     _value, info, _warnings = host.gather()
-    tcpext = backlog.parse_netstat(NETSTAT)['TcpExt']
     assert info['syn_backlog'] == 2048
     assert info['syncookies'] == 1
-    assert info['listen_overflows'] == tcpext['ListenOverflows']
-    assert info['listen_drops'] == tcpext['ListenDrops']
+    # The recording's ListenOverflows and ListenDrops, neighbours of each other and both unique in the row.
+    assert info['listen_overflows'] == 20
+    assert info['listen_drops'] == 38
 
 
 FAULTS = {
@@ -185,17 +196,48 @@ def test_missing_health_signals_are_null_with_one_warning():
 
 
 def test_parse_netstat_reads_recorded_tcpext_counters():
-    tables = backlog.parse_netstat(NETSTAT)
-    assert set(['TcpExt', 'IpExt']) <= set(tables)
-    assert isinstance(tables['TcpExt']['ListenOverflows'], int)
-    assert isinstance(tables['TcpExt']['ListenDrops'], int)
-    assert tables['TcpExt']['ListenDrops'] >= tables['TcpExt']['ListenOverflows']
+    tables = backlog.parse_netstat(LISTEN_DROPS)
+    assert sorted(tables) == ['IpExt', 'MPTcpExt', 'TcpExt']
+    tcpext = tables['TcpExt']
+    assert len(tcpext) == 135
+    assert dict((name, value) for name, value in tcpext.items() if value) == LISTEN_DROPS_TCPEXT
+    assert (tables['IpExt']['InOctets'], tables['IpExt']['OutOctets'], tables['IpExt']['InNoECTPkts']) == (
+        1255692, 1256436, 1029)
+    assert not any(tables['MPTcpExt'].values())
 
 
-def test_parse_tcpext_reads_what_parse_netstat_reads_for_the_counters_asked():
-    tcpext = backlog.parse_netstat(NETSTAT)['TcpExt']
-    names = ('ListenOverflows', 'ListenDrops', 'SyncookiesSent')
-    assert backlog.parse_tcpext(NETSTAT, names) == dict((name, tcpext[name]) for name in names)
+def test_parse_tcpext_reads_the_recorded_counters_asked():
+    names = ('ListenOverflows', 'ListenDrops', 'SyncookiesSent', 'SyncookiesFailed', 'EmbryonicRsts',
+             'TCPReqQFullDrop', 'TCPReqQFullDoCookies', 'TCPHPHits')
+    assert backlog.parse_tcpext(LISTEN_DROPS, names) == {
+        'ListenOverflows': 20, 'ListenDrops': 38, 'SyncookiesSent': 13, 'SyncookiesFailed': 1,
+        'EmbryonicRsts': 2, 'TCPReqQFullDrop': 11, 'TCPReqQFullDoCookies': 17, 'TCPHPHits': 0}
+    assert backlog.parse_tcpext(LISTEN_DROPS) == {'ListenOverflows': 20, 'ListenDrops': 38}
+
+
+def numbered(text, base):
+    """``text`` with every value of every table replaced by its own number: base + table * 1000 + column."""
+    lines = text.splitlines()
+    for table in range(0, len(lines), 2):
+        prefix, names = lines[table].split(':', 1)
+        values = ['%d' % (base + table * 1000 + column) for column in range(len(names.split()))]
+        lines[table + 1] = prefix + ': ' + ' '.join(values)
+    return '\n'.join(lines) + '\n'
+
+
+@pytest.mark.parametrize('recording', [NETSTAT, LISTEN_DROPS])
+def test_parse_netstat_gives_each_name_its_own_column(recording):
+    # The recorded header lines, every column a different non-zero number: a shift by any amount shows.
+    text = numbered(recording, 7)
+    tables = backlog.parse_netstat(text)
+    lines = text.splitlines()
+    assert len(tables) == len(lines) // 2
+    for table in range(0, len(lines), 2):
+        prefix, names = lines[table].split(':', 1)
+        expected = dict((name, 7 + table * 1000 + column) for column, name in enumerate(names.split()))
+        assert tables[prefix] == expected
+    tcpext_names = tuple(lines[0].split()[1:])
+    assert backlog.parse_tcpext(text, tcpext_names) == tables['TcpExt']
 
 
 @pytest.mark.parametrize('text', ['', 'Ip: Forwarding\nIp: 1\n', 'TcpExt: ListenOverflows\n',
