@@ -19,7 +19,7 @@ export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 .PHONY: demo packages test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
-# reachable on the machines this is tested on; TESTING.md).  The pinned release carries
+# reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
 # ansible.posix 2.1.0.
 ANSIBLE_PACKAGE := ansible==12.3.0
 POSIX := $(COLLECTIONS)/ansible_collections/ansible/posix/MANIFEST.json

@@ -175,7 +175,7 @@ PLATFORMS = {
         'reader': 'no',
         'keys': ('somaxconn',),
         'bounds': (0, INT_MAX),
-        # 1024: the lead in PLATFORMS.md; IBM's tunable table was not retrievable to verify.
+        # 1024: unverified (docs/platforms.md, AIX); IBM's tunable table was not retrievable to verify.
         'default': 1024,
         'ceiling': None,
         'short_queue': False,

@@ -7,7 +7,7 @@
 
 Each host is a NamespaceHost (its own network namespace, its own /etc, /var and /run).
 Ansible reaches it with the ssh connection plugin; the connection's ProxyCommand starts
-``sshd -i`` inside the host (TESTING.md), so no host needs a network address and every
+``sshd -i`` inside the host (docs/contributing.md), so no host needs a network address and every
 byte still goes through a real SSH session.  Usable from integration tests and from the
 benchmarks; ``Fleet.remove()`` (also called by the context manager on failure) removes
 every host, daemons included.

@@ -5,7 +5,7 @@
 """Install one collection from the ``ansible`` package's wheel, without Galaxy.
 
 Galaxy is not reachable from the machines this project is tested on, but PyPI is, and
-the ``ansible`` package carries the community collections (TESTING.md).  This takes
+the ``ansible`` package carries the community collections (docs/contributing.md).  This takes
 ``ansible_collections/<namespace>/<name>/`` out of a downloaded wheel into a
 collections root, the way ``ansible-galaxy collection install`` would lay it out.
 

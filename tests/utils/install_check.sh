@@ -4,7 +4,7 @@
 #  1. ansible-galaxy collection build, from this checkout;
 #  2. a clean environment: a new virtualenv holding only ansible-core, its own ANSIBLE_HOME, and
 #     one collections path holding only ansible.posix, taken from the `ansible` package on PyPI
-#     (TESTING.md: Galaxy is not reachable, PyPI is);
+#     (Galaxy is not reachable, PyPI is: docs/contributing.md);
 #  3. ansible-galaxy collection install --offline of the tarball into that path: the dependency
 #     is satisfied by what is installed, nothing is fetched;
 #  4. the demos by their collection names: netstack.backlog.demo on localhost, and

@@ -29,7 +29,7 @@ for version in $(sed -n "s/^ *pip='\([0-9.]*\)',\{0,1\}$/\1/p" "$ansible_test_pk
 done
 [ -n "${seeded:-}" ] || { echo "sanity: no pip version found in $ansible_test_pkg/_internal/python_requirements.py" >&2; exit 1; }
 
-# 2. Interpreters by versioned name (pyenv shims are not used: they can fail, TESTING.md).
+# 2. Interpreters by versioned name (pyenv shims are not used: they can fail, docs/contributing.md).
 mkdir -p "$work/bin"
 for python in "$pyenv_versions"/*/bin/python[23].[0-9]*; do
     case $python in *-config|*m) continue ;; esac

@@ -5,7 +5,7 @@
 
 """Parse-check of win_listener_backlog_facts.ps1, which cannot run here.
 
-No PowerShell is installable on these machines (TESTING.md), so the module is
+No PowerShell is installable on these machines (docs/contributing.md), so the module is
 parsed with the tree-sitter PowerShell grammar (a declared test requirement, not
 optional): the tree must have no ERROR or MISSING node, and the same checker must
 flag deliberately broken PowerShell, so a clean result means something.  The
@@ -281,7 +281,7 @@ def test_documented_samples_are_the_windows_numbers():
 # -- where the PowerShell lives ---------------------------------------------------
 
 def test_no_powershell_beside_the_python_module():
-    # DESIGN.md "Windows": with a .ps1 beside the .py, the loader picks the .ps1 for POSIX hosts too.
+    # plugins/action/listener_backlog_facts.py: with a .ps1 beside the .py, the loader picks the .ps1 for POSIX hosts too.
     assert not os.path.exists(os.path.join(MODULES, 'listener_backlog_facts.ps1'))
 
 
