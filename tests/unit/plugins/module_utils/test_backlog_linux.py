@@ -147,7 +147,7 @@ def test_sysctl_reading_the_same_broken_file_falls_back_to_the_probe():
                     probe_result=100)
     value, info, warnings = host.gather()
     assert (value, info['source'], info['raw'], info['capped']) == (100, 'probe', None, False)
-    assert host.probes == [backlog.INT_MAX]
+    assert host.probes == [2147483647]  # INT_MAX: the largest backlog listen(2) takes
     assert 'not a number' in warnings[0] and 'exited 255' in warnings[0]
     assert 'listen(2147483647)' in warnings[0]
 

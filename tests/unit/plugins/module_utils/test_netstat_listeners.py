@@ -229,19 +229,12 @@ def test_malformed_listener_lines_are_skipped_with_a_warning(line, reason):
     assert reason in warnings[0] and repr(line) in warnings[0]
 
 
-def test_every_supported_system_has_its_commands():
-    assert netstat.SYSTEMS == ('Darwin', 'DragonFly', 'FreeBSD')
-    assert netstat.COMMANDS['FreeBSD'] == (('netstat', '-LanW', '-p', 'tcp'),)
-    assert netstat.COMMANDS['DragonFly'] == netstat.COMMANDS['FreeBSD']
-    assert netstat.COMMANDS['Darwin'] == (('netstat', '-AanlLW', '-f', 'inet'),
-                                          ('netstat', '-AanlLW', '-f', 'inet6'))
-    for system in ('Linux', 'OpenBSD', 'NetBSD', 'SunOS', 'AIX'):
-        assert system not in netstat.COMMANDS
-
-
 # -- the module, end to end ------------------------------------------------------------------
 
+# The commands the fixtures stand for (SOURCES.yml), spelled out here rather than taken from _netstat.
 FREEBSD_NETSTAT = ('netstat', '-LanW', '-p', 'tcp')
+DARWIN_INET = ('netstat', '-AanlLW', '-f', 'inet')
+DARWIN_INET6 = ('netstat', '-AanlLW', '-f', 'inet6')
 
 
 class FakeHost(object):
@@ -256,6 +249,36 @@ class FakeHost(object):
         return self.commands.get(tuple(argv), (127, '', '%s: program not found' % argv[0]))
 
 
+class AnyHost(object):
+    """Runs anything with success and no output; records what ran."""
+
+    def __init__(self):
+        self.ran = []
+
+    def run_command(self, argv):
+        self.ran.append(tuple(argv))
+        return 0, '', ''
+
+
+@pytest.mark.parametrize('system, commands', [
+    ('FreeBSD', [FREEBSD_NETSTAT]),
+    ('DragonFly', [FREEBSD_NETSTAT]),
+    ('Darwin', [DARWIN_INET, DARWIN_INET6]),
+])
+def test_every_supported_system_runs_its_commands(system, commands):
+    host = AnyHost()
+    assert facts_module.netstat_listeners(system, host.run_command, []) == []
+    assert host.ran == commands
+
+
+@pytest.mark.parametrize('system', ['Linux', 'OpenBSD', 'NetBSD', 'SunOS', 'AIX'])
+def test_other_systems_run_no_netstat(system):
+    host = AnyHost()
+    with pytest.raises(RuntimeError, match='not supported on %s' % system):
+        facts_module.netstat_listeners(system, host.run_command, [])
+    assert host.ran == []
+
+
 def test_module_netstat_listeners_on_freebsd():
     host = FakeHost({FREEBSD_NETSTAT: (0, fixture('freebsd/netstat-Lan-nbari-2017.txt'), '')})
     warnings = []
@@ -267,11 +290,11 @@ def test_module_netstat_listeners_on_freebsd():
 
 
 def test_module_netstat_listeners_on_darwin_runs_both_families():
-    host = FakeHost({netstat.DARWIN_INET_COMMAND: (0, fixture('darwin/netstat-AanlLW-f-inet.txt'), ''),
-                     netstat.DARWIN_INET6_COMMAND: (0, fixture('darwin/netstat-AanlLW-f-inet6.txt'), '')})
+    host = FakeHost({DARWIN_INET: (0, fixture('darwin/netstat-AanlLW-f-inet.txt'), ''),
+                     DARWIN_INET6: (0, fixture('darwin/netstat-AanlLW-f-inet6.txt'), '')})
     warnings = []
     found = facts_module.netstat_listeners('Darwin', host.run_command, warnings)
-    assert host.ran == [netstat.DARWIN_INET_COMMAND, netstat.DARWIN_INET6_COMMAND]
+    assert host.ran == [DARWIN_INET, DARWIN_INET6]
     assert len(found) == 9 and len(warnings) == 2
 
 
@@ -287,7 +310,7 @@ def test_module_netstat_missing_program():
     host = FakeHost({})
     with pytest.raises(RuntimeError, match=r'`netstat -AanlLW -f inet` exited 127: netstat: program not found'):
         facts_module.netstat_listeners('Darwin', host.run_command, [])
-    assert host.ran == [netstat.DARWIN_INET_COMMAND]
+    assert host.ran == [DARWIN_INET]
 
 
 def run_main(monkeypatch, system, commands, listeners=True):
@@ -328,8 +351,8 @@ def test_main_on_freebsd_reports_sorted_listeners(monkeypatch):
 def test_main_on_darwin_passes_the_warnings_on(monkeypatch):
     _host, done = run_main(monkeypatch, 'Darwin', {
         ('sysctl', '-n', 'kern.ipc.somaxconn'): (0, '128\n', ''),
-        netstat.DARWIN_INET_COMMAND: (0, fixture('darwin/netstat-AanlLW-f-inet.txt'), ''),
-        netstat.DARWIN_INET6_COMMAND: (0, fixture('darwin/netstat-AanlLW-f-inet6.txt'), ''),
+        DARWIN_INET: (0, fixture('darwin/netstat-AanlLW-f-inet.txt'), ''),
+        DARWIN_INET6: (0, fixture('darwin/netstat-AanlLW-f-inet6.txt'), ''),
     })
     assert isinstance(done, ExitJson), done.args
     result, warnings = done.args

@@ -60,10 +60,11 @@ def test_recorded_ipv4_dump_gives_backlog_and_queue_of_each_listener():
 
 
 def test_a_socket_not_in_listen_is_left_out():
-    body = sock_diag.INET_DIAG_MSG.pack(sock_diag.AF_INET, 1, 0, 0, b'\0\x50', b'\0\0', b'\x7f\0\0\x01' + b'\0' * 12,
+    # AF_INET 2 (include/linux/socket.h); states 1 TCP_ESTABLISHED, 10 TCP_LISTEN (include/net/tcp_states.h).
+    body = sock_diag.INET_DIAG_MSG.pack(2, 1, 0, 0, b'\0\x50', b'\0\0', b'\x7f\0\0\x01' + b'\0' * 12,
                                         b'\0' * 16, 0, 0, 0, 0, 0, 5, 0, 42)
     assert sock_diag.parse_diag_msg(body, 0) is None
-    listening = body[:1] + struct.pack('B', sock_diag.TCP_LISTEN) + body[2:]
+    listening = body[:1] + struct.pack('B', 10) + body[2:]
     assert sock_diag.parse_diag_msg(listening, 0) == {'family': 'ipv4', 'address': '127.0.0.1', 'port': 80,
                                                       'backlog': 5, 'queued': 0, 'inode': 42}
 
@@ -76,18 +77,20 @@ def test_recorded_ipv6_dump_shows_the_request_clamped_to_somaxconn():
 
 
 def test_request_asks_for_a_dump_of_tcp_listeners_only():
-    message = sock_diag.build_request(sock_diag.AF_INET6, 7)
+    # The kernel's numbers, not the module's: SOCK_DIAG_BY_FAMILY 20 (include/uapi/linux/sock_diag.h),
+    # NLM_F_REQUEST 0x01 | NLM_F_DUMP 0x300 (include/uapi/linux/netlink.h), AF_INET6 10
+    # (include/linux/socket.h), IPPROTO_TCP 6, TCP_LISTEN 10 (include/net/tcp_states.h).
+    message = sock_diag.build_request(10, 7)
     length, msg_type, flags, sequence, _pid = sock_diag.NLMSGHDR.unpack_from(message)
     assert length == len(message) == 16 + 56
-    assert msg_type == sock_diag.SOCK_DIAG_BY_FAMILY
-    assert flags & sock_diag.NLM_F_DUMP == sock_diag.NLM_F_DUMP and sequence == 7
+    assert (msg_type, flags, sequence) == (20, 0x01 | 0x300, 7)
     family, protocol, _ext, _pad, states = struct.unpack_from('=BBBBI', message, 16)
-    assert (family, protocol, states) == (sock_diag.AF_INET6, 6, 1 << 10)
+    assert (family, protocol, states) == (10, 6, 1 << 10)
 
 
 def test_netlink_error_message_is_raised_with_its_reason():
     body = struct.pack('=i', -95) + b'\0' * 16
-    message = sock_diag.NLMSGHDR.pack(16 + len(body), sock_diag.NLMSG_ERROR, 0, 1, 0) + body
+    message = sock_diag.NLMSGHDR.pack(16 + len(body), 2, 0, 1, 0) + body  # NLMSG_ERROR (linux/netlink.h)
     with pytest.raises(sock_diag.NetlinkError, match='error 95'):
         sock_diag.parse_messages(message)
 
@@ -256,7 +259,7 @@ def test_message_running_past_the_data_is_rejected():
 
 def test_netlink_error_keeps_the_kernel_errno():
     body = struct.pack('=i', -2) + b'\0' * 16
-    message = sock_diag.NLMSGHDR.pack(16 + len(body), sock_diag.NLMSG_ERROR, 0, 1, 0) + body
+    message = sock_diag.NLMSGHDR.pack(16 + len(body), 2, 0, 1, 0) + body  # NLMSG_ERROR (linux/netlink.h)
     with pytest.raises(sock_diag.NetlinkError) as raised:
         sock_diag.parse_messages(message, sock_diag.parse_unix_diag_msg)
     assert raised.value.errno == 2 and 'error 2' in str(raised.value)
