@@ -63,7 +63,19 @@ for _ in range(3):
     client.setblocking(False)
     client.connect_ex(("127.0.0.1", 7171))
     clients.append(client)
-time.sleep(0.3)
+# Wait for the two refused connects to be counted (the queue of 0 holds the first), and
+# close them before their SYN is retried (after 1 s).
+deadline = time.time() + 0.8
+while True:
+    with open("/proc/net/netstat") as handle:
+        names, values = [line.split() for line in handle if line.startswith("TcpExt:")][:2]
+    overflows = int(values[names.index("ListenOverflows")])
+    if overflows >= 2:
+        break
+    if time.time() > deadline:
+        sys.exit("ListenOverflows is %d after 0.8 s, not 2: the connects to a queue of 0 were not refused"
+                 % overflows)
+    time.sleep(0.01)
 for client in clients:
     client.close()
 print("ready", flush=True)
@@ -345,7 +357,12 @@ def test_a_namespace_gone_during_the_scan_is_listed_with_its_reason(zoo, tmp_pat
     """
     holder = subprocess.Popen(['unshare', '-n', 'sleep', '600'])
     try:
-        time.sleep(0.2)
+        # The holder is in its own namespace once unshare(2) returned: its link no longer names ours.
+        own = os.stat('/proc/self/ns/net').st_ino
+        deadline = time.monotonic() + 10
+        while os.stat('/proc/%d/ns/net' % holder.pid).st_ino == own:
+            assert time.monotonic() < deadline, 'unshare -n did not enter a new network namespace within 10 s'
+            time.sleep(0.01)
         inode = os.stat('/proc/%d/ns/net' % holder.pid).st_ino
         link = '/proc/%d/ns/net' % holder.pid
         trace = tmp_path / 'strace.out'

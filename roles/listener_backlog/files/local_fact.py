@@ -10,12 +10,11 @@ AnsibleModule (so it runs its programs with subprocess, having no ``run_command`
 
 ``ansible.builtin.setup`` runs every executable ``*.fact`` in its ``fact_path`` and puts
 what it prints under ``ansible_local``.  The role's ``listener_backlog_local_fact``
-writes a script made of ``plugins/module_utils/_backlog.py`` followed by this file (see
-``templates/listener_backlog.fact.j2``), so ``setup`` alone brings
-the limit and its info with no second module round trip per host, which is what
-``FACTS_MODULES`` costs.  When the script is built, this file's ``__future__`` and
-``__metaclass__`` lines and its import of ``_backlog`` are left out: the script is one file,
-``_backlog.py`` above has the same boilerplate at its top, and ``LimitGatherer`` is defined there.
+writes a script (``templates/listener_backlog.fact.j2``) that holds this file and
+``plugins/module_utils/_backlog.py`` verbatim, loads both as modules under their own names
+(``files/local_fact_loader.py``) and prints what local_fact_main() returns, so ``setup``
+alone brings the limit and its info with no second module round trip per host, which is
+what ``FACTS_MODULES`` costs.
 
 Runs on target Pythons 2.7 and 3.6+, with no site-packages (the script runs with -S).
 """
@@ -23,10 +22,8 @@ Runs on target Pythons 2.7 and 3.6+, with no site-packages (the script runs with
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
 import os
 import subprocess
-import sys
 
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
 
@@ -69,10 +66,6 @@ def local_fact(system, release, read_file=local_read_file, run_command=local_run
 
 
 def local_fact_main():
+    """The fact of the host this runs on; the script's loader prints it as JSON for setup."""
     uname = os.uname()
-    # Not print(): this is a script's output for setup, not a module's (which would use exit_json).
-    sys.stdout.write(json.dumps(local_fact(uname[0], uname[2]), sort_keys=True) + '\n')
-
-
-if __name__ == '__main__':
-    local_fact_main()
+    return local_fact(uname[0], uname[2])

@@ -370,7 +370,7 @@ def test_main_fails_with_the_netstat_error(monkeypatch):
     })
     assert isinstance(failed, FailJson), failed.args
     assert failed.args[0]['msg'] == ('listeners unavailable: `netstat -LanW -p tcp` exited 1: '
-                                           'netstat: kvm_nlist: No such file or directory')
+                                     'netstat: kvm_nlist: No such file or directory')
 
 
 @pytest.mark.parametrize('system', ['OpenBSD', 'NetBSD', 'SunOS', 'AIX', 'Haiku'])
