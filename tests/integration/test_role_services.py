@@ -419,10 +419,42 @@ def test_a_reload_leaves_the_open_listener_so_the_role_restarts(host, run_role, 
     assert process.returncode == 0, process.stdout + process.stderr
     assert granted(host, spec.port) == [300] * spec.listeners
 
+    def reload_mark():
+        """What changes once the service has acted on a reload, None while it cannot be read.
+
+        apache2ctl graceful and php-fpm's SIGUSR2 (asynchronous: the init script returns
+        once the signal is sent) replace every worker, php-fpm its master too, which
+        rewrites the pid file; MariaDB's reload is `mysqladmin reload`, counted in Com_flush.
+        """
+        if service == 'mariadb':
+            for line in host.run('mysqladmin', 'extended-status', check=False).stdout.splitlines():
+                fields = line.replace('|', ' ').split()
+                if fields[:1] == ['Com_flush']:
+                    return int(fields[1])
+            return None
+        try:
+            pid = pid_of(host, spec.pid_file)
+        except (ValueError, subprocess.CalledProcessError):
+            return None  # between the old master and the new one
+        return frozenset(host.run('pgrep', '-P', str(pid), check=False).stdout.split()) or None
+
+    def reloaded(before, now):
+        if now is None:
+            return False
+        return now > before if service == 'mariadb' else not now & before
+
     host.write(spec.config, host.read(spec.config).replace(spec.line.format(backlog=300),
                                                            spec.line.format(backlog=700)))
+    before = reload_mark()
+    assert before is not None, 'no workers or Com_flush to tell a reload of %s by' % service
     host.run('service', RELOADS[service], 'reload')
-    time.sleep(2)
+    deadline = time.monotonic() + 30
+    now = reload_mark()
+    while not reloaded(before, now):
+        assert time.monotonic() < deadline, ('%s did not act on `service %s reload` within 30 s (before: %r, now: %r)'
+                                             % (service, RELOADS[service], before, now))
+        time.sleep(0.1)
+        now = reload_mark()
     assert granted(host, spec.port) == [300] * spec.listeners, 'a reload did not reach the open listener'
 
     pid = pid_of(host, spec.pid_file)
