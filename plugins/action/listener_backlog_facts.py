@@ -47,9 +47,13 @@ class ActionModule(ActionBase):
         module_args = dict(self._task.args)
         if module_name == WINDOWS_MODULE:
             # Unix-domain listeners and network namespaces are Linux facts: false means nothing
-            # to Windows, true cannot be served.
+            # to Windows, true cannot be served (and is left out with skip_unsupported).
+            skip = boolean(module_args.pop('skip_unsupported', False), strict=False)
+            if skip:
+                module_args.pop('tuning', None)
+                module_args.pop('files', None)
             for option in LINUX_ONLY_OPTIONS:
-                if option in module_args and boolean(module_args.pop(option), strict=False):
+                if option in module_args and boolean(module_args.pop(option), strict=False) and not skip:
                     result.update(failed=True, msg='%s=true is supported on Linux only, not on Windows' % option)
                     return result
         result = merge_hash(result, self._execute_module(module_name=module_name,

@@ -77,6 +77,59 @@ options:
     type: bool
     default: false
     version_added: 1.1.0
+  skip_unsupported:
+    description:
+      - With V(true), O(listeners), O(unix_listeners) and O(namespaces) are left out on a system that does not support
+        them instead of failing, and their facts are not returned there (listeners - OpenBSD, NetBSD, illumos, Solaris,
+        AIX; UNIX listeners and namespaces - any system but Linux); on Windows O(tuning) is left out too. A fact that is
+        returned was read; one that is missing was not supported.
+      - For a play over a mixed fleet that has not gathered facts (the role C(netstack.backlog.listener_backlog)
+        uses it so that it needs no M(ansible.builtin.setup) run).
+    type: bool
+    default: false
+    version_added: 1.1.0
+  files:
+    description:
+      - Also report, for each of these files, whether it exists, where it links to, and its lines that match any of
+        its O(files[].patterns), in RV(ansible_facts.ansible_listener_backlog_files).
+      - The role C(netstack.backlog.listener_backlog) reads its services' config files this way, with the
+        patterns of the directives it edits, to tell without another look at the host whether an edit would change
+        anything. Only matching lines are returned, never a whole file (configs can hold secrets).
+    type: list
+    elements: dict
+    version_added: 1.1.0
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      patterns:
+        description: Python regular expressions, searched in each line.
+        type: list
+        elements: str
+        default: []
+  tuning:
+    description:
+      - Also report what tuning the kernel limit involves on this host, in RV(ansible_facts.ansible_listener_backlog_tuning)
+        - the values the knob accepts, the sysctl file's lines for the knobs, their live values, whether they can
+        be written, and the other files read at boot that set them - and which distribution the host runs.
+      - The role C(netstack.backlog.listener_backlog) plans its changes from this one read, so a run that has nothing
+        to change runs no other module on the host.
+      - Leave it unset to report none of this.
+    type: dict
+    suboptions:
+      sysctl_file:
+        description:
+          - The file the values are kept in; by default the platform's (C(/etc/sysctl.d/90-listener-backlog.conf) on
+            Linux, C(/etc/sysctl.conf) on the BSDs and macOS), or its runtime one with O(tuning.persist=false).
+        type: path
+      persist:
+        description:
+          - Whether the values are kept where they survive a reboot; only then are the other files read at boot
+            looked at.
+        type: bool
+        default: true
+    version_added: 1.1.0
 attributes:
   check_mode:
     support: full
@@ -317,6 +370,96 @@ ansible_facts:
           type: str
           returned: always
           sample: php-fpm8.2
+    ansible_listener_backlog_files:
+      description: Each file of O(files), in the order given.
+      returned: when O(files) is set
+      type: list
+      elements: dict
+      contains:
+        path:
+          description: The file, as given.
+          type: str
+          returned: always
+        exists:
+          description: Whether it exists (for a link, whether its target exists).
+          type: bool
+          returned: always
+        islnk:
+          description: Whether it is a symbolic link.
+          type: bool
+          returned: always
+        lnk_source:
+          description: Where a link finally points (as M(ansible.builtin.stat) reports it); null for a file.
+          type: str
+          returned: always
+        lines:
+          description:
+            - Its lines that match one of the patterns, in order, each with its line ending as in the file.
+            - Null when the file could not be read whole as UTF-8 text (a directory, unreadable, larger than 1 MiB).
+          type: list
+          elements: str
+          returned: always
+          sample: ["tcp-backlog 511\n"]
+    ansible_listener_backlog_tuning:
+      description: What tuning the kernel limit involves here, and the host's distribution.
+      returned: when O(tuning) is set
+      type: dict
+      contains:
+        tunable:
+          description: Whether the collection knows how to tune this system's limit (Linux, FreeBSD, macOS, OpenBSD).
+          type: bool
+          returned: always
+          sample: true
+        release:
+          description: The kernel's release (C(uname -r)).
+          type: str
+          returned: when tunable
+          sample: 6.1.0-27-amd64
+        somaxconn_range:
+          description: The lowest and the highest value this kernel's limit accepts.
+          type: list
+          elements: int
+          returned: when tunable
+          sample: [0, 2147483647]
+        file:
+          description: The sysctl file the values are kept in.
+          type: str
+          returned: when tunable
+          sample: /etc/sysctl.d/90-listener-backlog.conf
+        file_exists:
+          description: Whether that file exists (and could be read).
+          type: bool
+          returned: when tunable
+        file_lines:
+          description: For each knob that file sets, the last line that sets it.
+          type: dict
+          returned: when tunable
+          sample: {net.core.somaxconn: net.core.somaxconn = 4096}
+        live:
+          description: Each knob's value in the running kernel, as text; null when unreadable.
+          type: dict
+          returned: when tunable
+          sample: {net.core.somaxconn: '4096', net.ipv4.tcp_max_syn_backlog: '512'}
+        writable:
+          description: Whether the limit's procfs file can be written (false on a read-only C(/proc/sys)); null off Linux.
+          type: bool
+          returned: when tunable
+        boot_files:
+          description:
+            - The other files read at boot (C(sysctl.d) directories, C(/etc/sysctl.conf)) that set a knob, with
+              the knobs each sets, sorted by path. Empty with O(tuning.persist=false).
+          type: list
+          elements: dict
+          returned: when tunable
+          sample: [{path: /etc/sysctl.d/99-local.conf, keys: [net.core.somaxconn]}]
+        distribution:
+          description:
+            - The distribution from C(/etc/os-release) - C(id), C(id_like), C(version_id) - and C(os_family) as
+              M(ansible.builtin.setup) names it (C(Debian), C(RedHat), C(Suse), C(Archlinux), C(Alpine); the system's
+              name off Linux; null when unknown).
+          type: dict
+          returned: always
+          sample: {os_family: Debian, id: debian, id_like: [], version_id: '12'}
     ansible_listener_backlog_namespaces:
       description:
         - Every network namespace of the host, sorted by RV(ansible_facts.ansible_listener_backlog_namespaces[].id);
@@ -410,6 +553,8 @@ ansible_facts:
 
 import functools
 import os
+import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LINUX_NETSTAT_PATH, LimitGatherer
@@ -654,19 +799,70 @@ def read_namespace(params, release, run_command, inode, pids):
     return value, info, listeners, unix_listeners, error, gatherer.warnings
 
 
+MAX_MATCHED_FILE = 1024 * 1024
+
+
+def matching_lines(path, patterns):
+    """Whether ``path`` exists, where it links, and its lines that match a pattern (never the whole file)."""
+    compiled = [re.compile(pattern) for pattern in patterns]
+    entry = {'path': path, 'exists': False, 'islnk': os.path.islink(path), 'lnk_source': None, 'lines': None}
+    try:
+        status = os.stat(path)
+    except OSError:
+        return entry
+    entry['exists'] = True
+    if entry['islnk']:
+        entry['lnk_source'] = os.path.realpath(path)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_MATCHED_FILE:
+        return entry
+    try:
+        with open(path, 'rb') as handle:
+            text = handle.read().decode('utf-8')
+    except (IOError, OSError, UnicodeDecodeError):
+        return entry
+    entry['lines'] = [line for line in text.splitlines(True) if any(regexp.search(line) for regexp in compiled)]
+    return entry
+
+
+def read_tuning(options, system, release, run_command):
+    from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
+
+    if system == 'Linux':
+        live = _tuning.linux_live_value(read_file)
+    else:
+        def live(key):
+            rc, out, dummy = run_command(['sysctl', '-n', key])
+            return out.strip() if rc == 0 else None
+    state = _tuning.tuning_state(system, release, options['sysctl_file'], options['persist'], read_file, live)
+    result = dict(state or {}, tunable=state is not None)
+    result['distribution'] = _tuning.distribution(system, read_file)
+    return result
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             listeners=dict(type='bool', default=False),
             unix_listeners=dict(type='bool', default=False),
             namespaces=dict(type='bool', default=False),
+            skip_unsupported=dict(type='bool', default=False),
+            files=dict(type='list', elements='dict', options=dict(
+                path=dict(type='path', required=True),
+                patterns=dict(type='list', elements='str', default=[]),
+            )),
+            tuning=dict(type='dict', options=dict(
+                sysctl_file=dict(type='path'),
+                persist=dict(type='bool', default=True),
+            )),
         ),
         supports_check_mode=True,
     )
     system, release = os.uname()[0], os.uname()[2]
     params = module.params
     for option in ('unix_listeners', 'namespaces'):
-        if params[option] and system != 'Linux':
+        if params[option] and system != 'Linux' and params['skip_unsupported']:
+            params[option] = False
+        elif params[option] and system != 'Linux':
             module.fail_json(msg='%s=true is not supported on %s; it is supported on Linux only' % (option, system))
     run_command = command_runner(module)
     gatherer = LimitGatherer(system, release, read_file, run_command,
@@ -679,7 +875,9 @@ def main():
         if system == 'Linux':
             listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
         elif params['listeners']:
-            listeners = netstat_listeners(system, run_command, gatherer.warnings)
+            from ansible_collections.netstack.backlog.plugins.module_utils._netstat import COMMANDS
+            if system in COMMANDS or not params['skip_unsupported']:
+                listeners = netstat_listeners(system, run_command, gatherer.warnings)
     except RuntimeError as exc:
         module.fail_json(msg=str(exc))
     groups = [found for found in (listeners, unix_listeners) if found is not None]
@@ -704,6 +902,15 @@ def main():
     if unix_listeners is not None:
         sort_unix_listeners(unix_listeners)
         facts['ansible_listener_backlog_unix_listeners'] = unix_listeners
+
+    if params['files'] is not None:
+        try:
+            facts['ansible_listener_backlog_files'] = [matching_lines(entry['path'], entry['patterns'])
+                                                       for entry in params['files']]
+        except re.error as exc:
+            module.fail_json(msg='files: a pattern is not a regular expression: %s' % exc)
+    if params['tuning'] is not None:
+        facts['ansible_listener_backlog_tuning'] = read_tuning(params['tuning'], system, release, run_command)
 
     for warning in gatherer.warnings:
         module.warn(warning)

@@ -79,3 +79,16 @@ def test_linux_only_option_true_fails_on_windows_without_running_anything(option
 def test_linux_only_options_reach_the_posix_module_unchanged(option):
     calls, result = run_task('sh', {option: True})
     assert calls == [('netstack.backlog.listener_backlog_facts', {option: True}, False)]
+
+
+def test_skip_unsupported_leaves_the_linux_and_tuning_options_out_for_windows():
+    calls, result = run_task('powershell', {'listeners': True, 'unix_listeners': True, 'namespaces': True,
+                                            'tuning': {'persist': True}, 'skip_unsupported': True})
+    assert calls == [('netstack.backlog.win_listener_backlog_facts', {'listeners': True}, False)]
+    assert not result.get('failed')
+
+
+def test_skip_unsupported_reaches_the_posix_module_unchanged():
+    args = {'unix_listeners': True, 'tuning': {'persist': False}, 'skip_unsupported': True}
+    calls, result = run_task('sh', args)
+    assert calls == [('netstack.backlog.listener_backlog_facts', args, False)]

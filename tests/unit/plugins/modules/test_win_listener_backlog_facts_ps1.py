@@ -252,9 +252,12 @@ def test_fact_keys_carry_the_ansible_prefix(script, source):
     assert b'$facts.ansible_listener_backlog_listeners = ' in source
     windows = ['ansible_listener_backlog', 'ansible_listener_backlog_info', 'ansible_listener_backlog_listeners']
     assert sorted(returned_facts(PS1_DOCS)) == windows
-    # Unix-domain listeners and network namespaces are Linux facts; the action plugin refuses them for Windows.
+    # Unix-domain listeners and network namespaces are Linux facts; the action plugin refuses them for Windows
+    # (or leaves them out with skip_unsupported, and tuning, which only the role's POSIX platforms have, with them).
     assert sorted(returned_facts(PY_MODULE)) == sorted(windows + ['ansible_listener_backlog_unix_listeners',
-                                                                  'ansible_listener_backlog_namespaces'])
+                                                                  'ansible_listener_backlog_namespaces',
+                                                                  'ansible_listener_backlog_tuning',
+                                                                  'ansible_listener_backlog_files'])
     assert script.assigned('$module.Result.ansible_facts') == facts
 
 

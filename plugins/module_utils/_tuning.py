@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Where and how the kernel limit is tuned: the one source the module, the role's planner,
+the filters and the audit read (the role's argument spec and docs are tested against it).
+
+Module code: runs on target Python 2.7 and 3.6+.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import (
+    INT_MAX, PLATFORMS, S16_MAX, U16_MAX, U32_MAX, parse_kernel_release)
+
+# Per system (listener_backlog_info.system): the knobs, the values each accepts, the files.
+# Sources: docs/platforms.md.
+TUNING = {
+    'Linux': {
+        'somaxconn_key': 'net.core.somaxconn',
+        # int, proc_dointvec_minmax with minimum 0 (net/core/sysctl_net_core.c).  Before 4.1
+        # the queue limit was 16 bits wide (kernel commit becb74f0acca widened it).
+        'somaxconn_range': (0, INT_MAX),
+        'somaxconn_max_before_4_1': U16_MAX,
+        'syn_backlog_key': 'net.ipv4.tcp_max_syn_backlog',
+        # int, proc_dointvec (net/ipv4/sysctl_net_ipv4.c); 0 or less would refuse every SYN
+        # once syncookies are off, so the role accepts 1 and up.
+        'syn_backlog_range': (1, INT_MAX),
+        'persistent_file': '/etc/sysctl.d/90-listener-backlog.conf',
+        'runtime_file': '/run/sysctl.d/90-listener-backlog.conf',
+        # A container's /proc/sys is mounted read-only: nothing can be set from inside.
+        'writable_probe': '/proc/sys/net/core/somaxconn',
+        # Read at boot in this order by systemd-sysctl and `sysctl --system` (sysctl.d(5)): the
+        # file name decides across directories, and procps reads /etc/sysctl.conf last.
+        'boot_dirs': ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d',
+                      '/lib/sysctl.d'),
+        'boot_last': '/etc/sysctl.conf',
+    },
+    'FreeBSD': {
+        'somaxconn_key': PLATFORMS['FreeBSD']['keys'][0],
+        # sysctl_somaxconn() refuses values outside 1 .. UINT_MAX / 3 (1 .. 65535 up to 10.x).
+        'somaxconn_range': (1, U32_MAX // 3),
+        'persistent_file': '/etc/sysctl.conf',
+        'runtime_file': '/var/run/listener-backlog-sysctl.conf',
+    },
+    'Darwin': {
+        'somaxconn_key': PLATFORMS['Darwin']['keys'][0],
+        # No bounds on the knob, but solisten() stores a short: more than 32767 breaks listen(0).
+        'somaxconn_range': (0, PLATFORMS['Darwin']['ceiling']),
+        'persistent_file': '/etc/sysctl.conf',
+        'runtime_file': '/var/run/listener-backlog-sysctl.conf',
+    },
+    'OpenBSD': {
+        'somaxconn_key': PLATFORMS['OpenBSD']['keys'][0],
+        # kern_vars[]: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX}.
+        'somaxconn_range': (0, S16_MAX),
+        'persistent_file': '/etc/sysctl.conf',
+        'runtime_file': '/var/run/listener-backlog-sysctl.conf',
+    },
+}
+
+# How much of a file is read to find its settings: sysctl files are a few lines.
+MAX_SYSCTL_FILE = 1024 * 1024
+
+
+def somaxconn_range(system, release=None):
+    """(lowest, highest) value the kernel limit accepts on ``system`` (this ``release`` of Linux)."""
+    tuning = TUNING[system]
+    lowest, highest = tuning['somaxconn_range']
+    if system == 'Linux':
+        version = parse_kernel_release(release)
+        if version is not None and version < (4, 1):
+            highest = tuning['somaxconn_max_before_4_1']
+    return lowest, highest
+
+
+def range_text(system):
+    """The accepted values of ``system``'s limit as the role's docs state them: '0 to 2147483647'."""
+    lowest, highest = TUNING[system]['somaxconn_range']
+    text = '%d to %d' % (lowest, highest)
+    if 'somaxconn_max_before_4_1' in TUNING[system]:
+        text += ' (%d before Linux 4.1)' % TUNING[system]['somaxconn_max_before_4_1']
+    return text
+
+
+def setting_lines(text, keys):
+    """{key: the last line of ``text`` that assigns it, stripped of its newline} for each ``key`` set.
+
+    A line assigns a key as sysctl.conf(5) and sysctl.d(5) read it: ``key = value`` with any
+    blanks around the ``=``, comments starting with # or ;.  The last one wins, as for
+    ansible.builtin.lineinfile, whose edit the role's planner predicts from these lines.
+    """
+    found = {}
+    for line in (text or '').splitlines():
+        stripped = line.strip()
+        if not stripped or stripped[0] in '#;' or '=' not in stripped:
+            continue
+        key = stripped.split('=', 1)[0].strip()
+        if key in keys:
+            found[key] = line
+    return found
+
+
+def line_value(line):
+    """The value a setting line assigns, without blanks: 'net.core.somaxconn = 4096' gives '4096'."""
+    return line.split('=', 1)[1].strip()
+
+
+def _read_text(read_file, path):
+    try:
+        return read_file(path)
+    except (IOError, OSError):
+        return None
+
+
+def boot_files(tuning, listdir=None):
+    """The files read at boot that may set the keys, in no particular order (the planner orders)."""
+    listdir = listdir or os.listdir
+    paths = []
+    for directory in tuning.get('boot_dirs', ()):
+        try:
+            names = listdir(directory)
+        except (IOError, OSError):
+            continue
+        paths.extend(os.path.join(directory, name) for name in names if name.endswith('.conf'))
+    if tuning.get('boot_last'):
+        paths.append(tuning['boot_last'])
+    return paths
+
+
+def _writable(path):
+    return os.access(path, os.W_OK)
+
+
+def tuning_state(system, release, sysctl_file, persist, read_file, live_value, listdir=None, writable=None):
+    """What the role needs to plan the tuning without another look at the host.
+
+    ``read_file(path)`` returns a file's text (raising IOError/OSError when it cannot);
+    ``live_value(key)`` returns the knob's value as text or None.  Returns None on a system
+    the role cannot tune.
+    """
+    tuning = TUNING.get(system)
+    if tuning is None:
+        return None
+    writable = writable or _writable
+    keys = [tuning['somaxconn_key']] + ([tuning['syn_backlog_key']] if 'syn_backlog_key' in tuning else [])
+    path = sysctl_file or tuning['persistent_file' if persist else 'runtime_file']
+    text = _read_text(read_file, path)
+    state = {
+        'system': system,
+        'release': release,
+        'somaxconn_range': list(somaxconn_range(system, release)),
+        'file': path,
+        'file_exists': text is not None,
+        'file_lines': setting_lines(text, keys),
+        'live': dict((key, live_value(key)) for key in keys),
+        'writable': writable(tuning['writable_probe']) if tuning.get('writable_probe') else None,
+        'boot_files': [],
+    }
+    if persist:
+        for candidate in boot_files(tuning, listdir):
+            if candidate == path:
+                continue
+            lines = setting_lines(_read_text(read_file, candidate), keys)
+            if lines:
+                state['boot_files'].append({'path': candidate, 'keys': sorted(lines)})
+        state['boot_files'].sort(key=lambda entry: entry['path'])
+    return state
+
+
+def linux_live_value(read_file):
+    """A ``live_value`` for Linux: the knob's procfs file."""
+    def live(key):
+        text = _read_text(read_file, '/proc/sys/' + key.replace('.', '/'))
+        return text.strip() if text is not None else None
+    return live
+
+
+# os-release(5): ID and ID_LIKE name the distribution and those it derives from.  The
+# families are the names ansible.builtin.setup gives ansible_os_family, so a play that
+# gathered facts and one that did not plan alike.
+OS_FAMILIES = (
+    ('Debian', ('debian', 'ubuntu')),
+    ('RedHat', ('rhel', 'fedora', 'centos', 'rocky', 'almalinux', 'amzn', 'ol')),
+    ('Suse', ('suse', 'opensuse', 'sles', 'opensuse-leap', 'opensuse-tumbleweed')),
+    ('Archlinux', ('arch',)),
+    ('Alpine', ('alpine',)),
+)
+
+
+def parse_os_release(text):
+    """{'id', 'id_like' (list), 'version_id'} from an os-release file's text."""
+    values = {}
+    for line in (text or '').splitlines():
+        if '=' not in line or line.lstrip().startswith('#'):
+            continue
+        key, value = line.split('=', 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+            value = value[1:-1]
+        values[key.strip()] = value
+    return {'id': values.get('ID', '').lower() or None,
+            'id_like': values.get('ID_LIKE', '').lower().split(),
+            'version_id': values.get('VERSION_ID') or None}
+
+
+def distribution(system, read_file):
+    """{'os_family', 'id', 'id_like', 'version_id'} of this host; ``os_family`` as setup names it."""
+    if system != 'Linux':
+        return {'os_family': system, 'id': system.lower(), 'id_like': [], 'version_id': None}
+    text = _read_text(read_file, '/etc/os-release')
+    if text is None:
+        text = _read_text(read_file, '/usr/lib/os-release')
+    found = parse_os_release(text)
+    family = None
+    for name in [found['id']] + found['id_like']:
+        for candidate, members in OS_FAMILIES:
+            if name in members:
+                family = candidate
+                break
+        if family:
+            break
+    found['os_family'] = family
+    return found

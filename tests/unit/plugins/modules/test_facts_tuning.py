@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""listener_backlog_facts' tuning and skip_unsupported options, run under the real AnsibleModule.
+
+The host is a dict of files (Linux) or recorded sysctl answers (FreeBSD,
+tests/unit/plugins/module_utils/fixtures/SOURCES.yml); the module reads nothing else.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
+from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils', 'fixtures')
+
+
+def host(monkeypatch, system, files, listing=None, writable=True):
+    monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '6.1.0-27-amd64', '#1', 'x86_64'))
+
+    def read_file(path):
+        if path not in files:
+            raise IOError(2, 'No such file or directory', path)
+        return files[path]
+
+    def listdir(path):
+        if path not in (listing or {}):
+            raise OSError(2, 'No such file or directory', path)
+        return listing[path]
+
+    monkeypatch.setattr(facts_module, 'read_file', read_file)
+    monkeypatch.setattr(os, 'listdir', listdir)
+    monkeypatch.setattr(os, 'access', lambda path, mode: writable)
+
+
+def recorded(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def test_linux_tuning_state_and_distribution(monkeypatch):
+    host(monkeypatch, 'Linux', {
+        '/proc/sys/net/core/somaxconn': '4096\n',
+        '/proc/sys/net/ipv4/tcp_max_syn_backlog': '512\n',
+        '/etc/sysctl.d/90-listener-backlog.conf': 'net.core.somaxconn = 4096\n',
+        '/etc/sysctl.d/99-local.conf': 'net.core.somaxconn=512\n',
+        '/etc/os-release': 'ID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\n',
+    }, listing={'/etc/sysctl.d': ['90-listener-backlog.conf', '99-local.conf']}, writable=False)
+    outcome = run_module(monkeypatch, facts_module.main, {'tuning': {}}, lambda argv, env: (1, '', 'no programs'))
+    assert isinstance(outcome, ExitJson), outcome.args
+    tuning = outcome.args[0]['ansible_facts']['ansible_listener_backlog_tuning']
+    assert tuning['tunable'] is True and tuning['writable'] is False
+    assert tuning['somaxconn_range'] == [0, 2147483647]
+    assert tuning['file_lines'] == {'net.core.somaxconn': 'net.core.somaxconn = 4096'}
+    assert tuning['live'] == {'net.core.somaxconn': '4096', 'net.ipv4.tcp_max_syn_backlog': '512'}
+    assert tuning['boot_files'] == [{'path': '/etc/sysctl.d/99-local.conf', 'keys': ['net.core.somaxconn']}]
+    assert tuning['distribution'] == {'id': 'ubuntu', 'id_like': ['debian'], 'version_id': '24.04',
+                                      'os_family': 'Debian'}
+
+
+def test_a_runtime_file_is_looked_up_without_boot_files(monkeypatch):
+    host(monkeypatch, 'Linux', {'/proc/sys/net/core/somaxconn': '128\n'})
+    outcome = run_module(monkeypatch, facts_module.main, {'tuning': {'persist': False, 'sysctl_file': '/x.conf'}},
+                         lambda argv, env: (1, '', ''))
+    tuning = outcome.args[0]['ansible_facts']['ansible_listener_backlog_tuning']
+    # An explicit file wins; with persist false nothing read at boot matters.
+    assert tuning['file'] == '/x.conf' and tuning['file_exists'] is False and tuning['boot_files'] == []
+
+
+def test_freebsd_reads_its_knob_live_through_sysctl(monkeypatch):
+    answer = recorded('freebsd/sysctl-n-kern.ipc.soacceptqueue.txt')
+    host(monkeypatch, 'FreeBSD', {'/etc/sysctl.conf': 'kern.ipc.soacceptqueue=1024\n'})
+    calls = []
+
+    def run_command(argv, environ_update):
+        calls.append(argv[1:])
+        return (0, answer, '') if argv[-1] == 'kern.ipc.soacceptqueue' else (1, '', 'unknown oid')
+    outcome = run_module(monkeypatch, facts_module.main, {'tuning': {}}, run_command, bin_dir='/sbin')
+    tuning = outcome.args[0]['ansible_facts']['ansible_listener_backlog_tuning']
+    assert tuning['live'] == {'kern.ipc.soacceptqueue': answer.strip()}
+    assert tuning['file'] == '/etc/sysctl.conf' and tuning['somaxconn_range'] == [1, 1431655765]
+    assert tuning['writable'] is None and tuning['distribution']['os_family'] == 'FreeBSD'
+    assert ['-n', 'kern.ipc.soacceptqueue'] in calls
+
+
+def test_a_system_that_cannot_be_tuned_says_so(monkeypatch):
+    host(monkeypatch, 'SunOS', {})
+    outcome = run_module(monkeypatch, facts_module.main, {'tuning': {}}, lambda argv, env: (1, '', ''),
+                         bin_dir='/usr/sbin')
+    tuning = outcome.args[0]['ansible_facts']['ansible_listener_backlog_tuning']
+    assert tuning == {'tunable': False, 'distribution': {'os_family': 'SunOS', 'id': 'sunos', 'id_like': [],
+                                                         'version_id': None}}
+
+
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces', 'listeners'])
+def test_skip_unsupported_leaves_out_what_the_system_cannot_give(monkeypatch, option):
+    host(monkeypatch, 'OpenBSD', {})
+
+    def answers(argv, env):
+        return (0, '128\n', '') if argv[-1] == 'kern.somaxconn' else (0, '80\n', '')
+    failed = run_module(monkeypatch, facts_module.main, {option: True}, answers, bin_dir='/sbin')
+    assert isinstance(failed, FailJson) and 'not supported on OpenBSD' in failed.args[0]['msg']
+    outcome = run_module(monkeypatch, facts_module.main, {option: True, 'skip_unsupported': True}, answers,
+                         bin_dir='/sbin')
+    assert isinstance(outcome, ExitJson), outcome.args
+    facts = outcome.args[0]['ansible_facts']
+    assert sorted(facts) == ['ansible_listener_backlog', 'ansible_listener_backlog_info']
