@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The listener_backlog role's planner, on the controller: no module runs on the host."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _catalogue, _plan
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _VALID_ARGS = frozenset(('stage', 'variables', 'limit', 'services',
+                             'changed_configs', 'changed_templates'))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = self._task.args
+        stage = args.get('stage')
+        variables = args.get('variables') or {}
+        catalogue = _catalogue.CATALOGUE
+        facts = (task_vars or {}).get('ansible_facts', {})
+        if stage != 'files' and 'listener_backlog_info' not in facts:
+            raise AnsibleActionFail('listener_backlog_plan needs the facts of netstack.backlog.listener_backlog_facts '
+                                    'for this host; run that module first')
+        try:
+            if stage == 'files':
+                result['files'] = _plan.wanted_files(variables, catalogue)
+                warnings = []
+            elif stage == 'check':
+                tuning = _plan.plan_tuning(variables, facts, check_mode=bool(self._play_context.check_mode))
+                _plan.check_services(variables, facts, catalogue)
+                _plan.config_files(variables, facts, catalogue)
+                result['tuning'] = tuning
+                warnings = tuning['warnings']
+            elif stage == 'services':
+                planned = _plan.plan_services(variables, facts, catalogue, args.get('limit'))
+                result.update(services=planned['services'])
+                warnings = planned['warnings']
+            elif stage == 'expected':
+                # What the role would give each service under the host's current limit (the audit).
+                result['expected'] = _plan.expected_backlogs(variables, facts, catalogue)
+                warnings = []
+            elif stage == 'actions':
+                listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
+                planned = _plan.plan_actions(args.get('services') or [], args.get('changed_configs') or [],
+                                             args.get('changed_templates') or [], listeners, catalogue,
+                                             _plan.os_family(facts), restart=boolean(variables.get('restart', True), strict=False))
+                result.update(planned)
+                result['ansible_facts'] = {'listener_backlog_restart_required': planned['pending']}
+                warnings = []
+            else:
+                raise AnsibleActionFail('stage must be files, check, services, actions or expected, got %r' % (stage,))
+        except _plan.PlanError as exc:
+            result.update(failed=True, msg=str(exc))
+            return result
+        result['changed'] = False
+        if warnings:
+            result['warnings'] = warnings
+        return result

@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Read the listeners until every managed service has its backlog; fail once, with the reason."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.netstack.backlog.plugins.filter.backlog_mismatches import backlog_mismatches
+
+FACTS_MODULE = 'netstack.backlog.listener_backlog_facts'
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _VALID_ARGS = frozenset(('expected', 'pending', 'timeout'))
+
+    def _read(self, task_vars):
+        result = self._execute_module(module_name=FACTS_MODULE, task_vars=task_vars, module_args={
+            'listeners': True, 'unix_listeners': True, 'skip_unsupported': True})
+        if result.get('failed'):
+            raise AnsibleActionFail('reading the listeners failed: %s' % result.get('msg'))
+        facts = result.get('ansible_facts', {})
+        listeners = facts.get('ansible_listener_backlog_listeners', []) + facts.get(
+            'ansible_listener_backlog_unix_listeners', [])
+        return facts, listeners
+
+    def _log_tail(self, path):
+        found = self._low_level_execute_command('tail -n 20 %s' % shlex.quote(path))
+        lines = (found.get('stdout') or '').strip().splitlines()
+        return ' | '.join(lines)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        expected = self._task.args.get('expected') or []
+        pending = self._task.args.get('pending') or []
+        try:
+            timeout = int(self._task.args.get('timeout', 10))
+        except (TypeError, ValueError):
+            raise AnsibleActionFail('timeout must be a number of seconds, got %r' % (self._task.args.get('timeout'),))
+        waiting = set(name for entry in pending for name in entry.get('names', []))
+        checked = [entry for entry in expected if entry['name'] not in waiting]
+        held = [entry for entry in expected if entry['name'] in waiting]
+        deadline = time.monotonic() + timeout
+        # A restarted daemon may take a moment to listen again: read until every listener is
+        # right or the time is up (at least once).
+        try:
+            while True:
+                facts, listeners = self._read(task_vars)
+                problems = backlog_mismatches(listeners, checked)
+                if not problems or time.monotonic() >= deadline:
+                    break
+                time.sleep(1)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        result['changed'] = False
+        result['ansible_facts'] = facts
+        result['pending'] = backlog_mismatches(listeners, held)
+        if result['pending']:
+            result['warnings'] = ['waiting for a restart (listener_backlog_restart is false): %s'
+                                  % '; '.join(result['pending'])]
+        if problems:
+            # A daemon that forks before it binds (Redis) fails after its init script said it
+            # started: its own words are in its log.
+            tails = []
+            for entry in checked:
+                if entry.get('log') and any(re.match(re.escape(entry['name']) + r'[:\s]', problem)
+                                            for problem in problems):
+                    tail = self._log_tail(entry['log'])
+                    if tail:
+                        tails.append("(%s's log %s ends: %s)" % (entry['name'], entry['log'], tail))
+            result.update(failed=True, problems=problems,
+                          msg=' '.join(['Verification failed after %d s: %s' % (timeout, '; '.join(problems))] + tails))
+        else:
+            result['msg'] = 'every managed listener has its backlog'
+        return result

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: listener_backlog_verify
+short_description: Wait until every managed listener has the backlog it should, or fail saying why
+version_added: 1.1.0
+author:
+  - netstack.backlog maintainers (@netstack)
+description:
+  - Reads the host's listeners (TCP, and unix-domain on Linux) with M(netstack.backlog.listener_backlog_facts), once a
+    second, until each expected service's listeners have their backlog or O(timeout) passes.
+  - On failure it says, once, every listener that is off (service, address, port, expected and granted backlog) and
+    the end of each such service's log.
+  - The role C(netstack.backlog.listener_backlog) runs it after its restarts.
+  - An action plugin that runs the fact module on the host; its facts are those of the last read.
+options:
+  expected:
+    description:
+      - What each service should have, as the filter P(netstack.backlog.backlog_mismatches#filter) takes it
+        (C(name), C(process), C(backlog), C(unix)), and optionally C(log), a file whose end is shown on failure.
+    type: list
+    elements: dict
+    required: true
+  pending:
+    description:
+      - Services that wait for a restart (C(names) lists their entries in O(expected)); their listeners are reported
+        in RV(pending) and as a warning, not as a failure.
+    type: list
+    elements: dict
+    default: []
+  timeout:
+    description: How long to wait for the listeners, in seconds.
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+  platform:
+    support: full
+    platforms: posix
+    description: Where M(netstack.backlog.listener_backlog_facts) reads listeners.
+seealso:
+  - module: netstack.backlog.listener_backlog_facts
+  - plugin: netstack.backlog.backlog_mismatches
+    plugin_type: filter
+'''
+
+EXAMPLES = r'''
+- name: Wait for Redis to listen with a backlog of 4096
+  netstack.backlog.listener_backlog_verify:
+    expected:
+      - name: redis
+        process: ^redis-server
+        backlog: 4096
+        log: /var/log/redis/redis-server.log
+'''
+
+RETURN = r'''
+problems:
+  description: One line per listener off its backlog, and per service with no listener.
+  returned: on failure
+  type: list
+  elements: str
+  sample: ['redis: no listener of a process matching ^redis-server']
+pending:
+  description: The same, for the listeners of services that wait for a restart.
+  returned: always
+  type: list
+  elements: str
+'''

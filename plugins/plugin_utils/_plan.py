@@ -1,0 +1,374 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The listener_backlog role's planner (controller side): from what the host reported and the
+role's variables, every check and every decision; the role's tasks only carry the plan out.
+
+Each stage is a pure function of its inputs, unit-tested with recorded facts
+(tests/unit/plugins/plugin_utils/test_plan.py).  A bad input raises PlanError with a message
+that names the variable, the value and what is accepted, before anything on the host changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog
+
+INTEGER = re.compile(r'^-?[0-9]+$')
+
+
+class PlanError(Exception):
+    """An input the role cannot accept; the message says which, its value and what is accepted."""
+
+
+def _json(value):
+    return json.dumps(value)
+
+
+def _integer(value):
+    """The integer ``value`` stands for (an int, or a string of decimal digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and INTEGER.match(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def os_family(facts):
+    """ansible_facts.os_family where setup ran, else the one the fact module read from os-release."""
+    return facts.get('os_family') or ((facts.get('listener_backlog_tuning') or {}).get('distribution') or {}).get(
+        'os_family')
+
+
+def _pick(table, family):
+    """A catalogue value per OS family: the family's own, else ``default``."""
+    if family in table:
+        return table[family]
+    return table.get('default')
+
+
+def plan_tuning(variables, facts, check_mode=False):
+    """Check the tuning variables against the host and plan the sysctl changes.
+
+    ``variables``: the role's variables (listener_backlog_ prefix dropped).  ``facts``: the
+    host's facts after listener_backlog_facts with ``tuning`` (ansible_ prefix dropped).
+    """
+    info = facts['listener_backlog_info']
+    system = info['system']
+    state = facts.get('listener_backlog_tuning') or {}
+    somaxconn, syn_backlog = variables.get('somaxconn'), variables.get('syn_backlog')
+    wants = somaxconn is not None or syn_backlog is not None
+    plan = {'tune': False, 'readonly': False, 'file': None, 'sysctls': [], 'warnings': [],
+            'limit': facts['listener_backlog']}
+    if not wants:
+        return plan
+    if not state.get('tunable'):
+        raise PlanError(
+            'listener_backlog_somaxconn / listener_backlog_syn_backlog: tuning the listen backlog limit is not '
+            'supported on %s; supported: %s. Leave both null to keep the kernel\'s limit.'
+            % (system, ', '.join(sorted(_tuning.TUNING))))
+    tuning = _tuning.TUNING[system]
+    wanted = []
+    if somaxconn is not None:
+        lowest, highest = state['somaxconn_range']
+        value = _integer(somaxconn)
+        if value is None or not lowest <= value <= highest:
+            raise PlanError(
+                'listener_backlog_somaxconn is %s; %s %saccepts an integer from %d to %d for %s, or null to leave '
+                'the kernel\'s limit alone.'
+                % (_json(somaxconn), system, '(kernel %s) ' % state.get('release') if system == 'Linux' else '',
+                   lowest, highest, tuning['somaxconn_key']))
+        wanted.append((tuning['somaxconn_key'], value))
+    if syn_backlog is not None:
+        value = _integer(syn_backlog)
+        lowest, highest = _tuning.TUNING['Linux']['syn_backlog_range']
+        if system != 'Linux' or value is None or not lowest <= value <= highest:
+            raise PlanError(
+                'listener_backlog_syn_backlog is %s; it sets Linux net.ipv4.tcp_max_syn_backlog and accepts an '
+                'integer from %d to %d (this host runs %s), or null.' % (_json(syn_backlog), lowest, highest, system))
+        wanted.append((tuning['syn_backlog_key'], value))
+
+    if state.get('writable') is False:
+        if variables.get('readonly_sysctl', 'fail') == 'fail':
+            raise PlanError(
+                'listener_backlog_somaxconn: %s is read-only on this host (a container, or a read-only /proc/sys), so '
+                '%s cannot be set from here; nothing was changed. Set it from outside (docker run --sysctl '
+                'net.core.somaxconn=N, a Kubernetes pod\'s securityContext.sysctls, or the host), or set '
+                'listener_backlog_readonly_sysctl=skip to configure the services with the current limit (%s).'
+                % (tuning['writable_probe'], tuning['somaxconn_key'], facts['listener_backlog']))
+        plan['readonly'] = True
+        plan['warnings'].append(
+            '%s is read-only here; the kernel limit was left at %s as listener_backlog_readonly_sysctl=skip asks, '
+            'and the services are configured with it.' % (tuning['writable_probe'], facts['listener_backlog']))
+        return plan
+
+    path = state['file']
+    plan.update(tune=True, file=path)
+    for key, value in wanted:
+        line = '%s = %d' % (key, value)
+        live = _integer(state.get('live', {}).get(key))
+        plan['sysctls'].append({
+            'key': key, 'value': value, 'line': line,
+            # ansible.builtin.lineinfile keeps a file whose last line for the key is this one.
+            'write_file': state.get('file_lines', {}).get(key) != line,
+            'set_live': live != value,
+        })
+    plan['warnings'].extend(boot_warnings(state, [key for key, dummy in wanted], tuning))
+    if check_mode and somaxconn is not None:
+        plan['limit'] = _integer(somaxconn)
+    return plan
+
+
+def boot_warnings(state, keys, tuning):
+    """The files read after ours at boot that set the same keys, each named with its fix.
+
+    systemd-sysctl and `sysctl --system` apply the files of all the sysctl.d directories in the
+    order of their names, and procps applies /etc/sysctl.conf after them: a later file wins.
+    """
+    path = state['file']
+    warnings = []
+    for entry in state.get('boot_files', []):
+        if not set(entry['keys']) & set(keys) or entry['path'] == path:
+            continue
+        if os.path.basename(entry['path']) > os.path.basename(path) or entry['path'] == tuning.get('boot_last'):
+            warnings.append(
+                '%s also sets %s and is read after %s at boot, so its value wins after a reboot; remove the setting '
+                'there or set listener_backlog_sysctl_file to a name that sorts after %s.'
+                % (entry['path'], ' or '.join(keys), path, os.path.basename(entry['path'])))
+    return warnings
+
+
+def check_services(variables, facts, catalogue):
+    """Check each service's backlog and that a config file is known for it (before any change)."""
+    family = os_family(facts)
+    for index, service in enumerate(variables.get('services') or []):
+        name = service['name']
+        backlog = service.get('backlog')
+        if backlog is not None:
+            value = _integer(backlog)
+            if value is None or value < 0:
+                raise PlanError(
+                    'listener_backlog_services[%d].backlog (%s) is %s; accepted: an integer of 0 or more (above the '
+                    'kernel limit it is clamped to it), or leave it out for the kernel\'s limit.'
+                    % (index, name, _json(backlog)))
+        if service.get('config') is None and family not in catalogue[name]['config']:
+            raise PlanError(
+                'listener_backlog_services[%d].config (%s): the catalogue knows no config file for OS family %s (it '
+                'knows %s); set config to the file that holds the directive.'
+                % (index, name, family, ', '.join(sorted(catalogue[name]['config']))))
+
+
+def edit_patterns(edit):
+    """The regular expressions an edit looks for: the lines the fact module returns of a config."""
+    if edit['kind'] == 'line':
+        return [edit['regexp']]
+    return [each['regexp'] for each in edit['edits']]
+
+
+def wanted_files(variables, catalogue):
+    """What the fact module reads of the services' configs before anything is known of the host.
+
+    The OS family is not known yet (no setup runs), so every family's file of a service is
+    asked for (a few stat calls); the one of the host's family is picked afterwards.
+    """
+    files = {}
+    for service in variables.get('services') or []:
+        entry = catalogue.get(service.get('name'))
+        if entry is None:
+            continue
+        paths = [service['config']] if service.get('config') else sorted(set(entry['config'].values()))
+        for path in paths:
+            patterns = files.setdefault(path, [])
+            patterns.extend(pattern for pattern in edit_patterns(entry['edit']) if pattern not in patterns)
+    return [{'path': path, 'patterns': patterns} for path, patterns in sorted(files.items())]
+
+
+def config_paths(variables, facts, catalogue):
+    """The config file of each managed service, in the order of listener_backlog_services."""
+    family = os_family(facts)
+    return [service.get('config') or catalogue[service['name']]['config'][family]
+            for service in variables.get('services') or []]
+
+
+def config_files(variables, facts, catalogue):
+    """Each managed service's config file as the fact module found it (``files``), checked to exist."""
+    found = dict((entry['path'], entry) for entry in facts.get('listener_backlog_files') or [])
+    files = []
+    for index, (service, path) in enumerate(zip(variables.get('services') or [],
+                                                config_paths(variables, facts, catalogue))):
+        entry = found.get(path)
+        if entry is None:
+            raise PlanError('listener_backlog_services[%d].config (%s): %s was not read; the facts must come from '
+                            'listener_backlog_facts with the files the planner asked for' % (index, service['name'], path))
+        if not entry.get('exists'):
+            raise PlanError(
+                'listener_backlog_services[%d].config (%s): %s does not exist; install the service first or set '
+                'config to the file that holds its listeners.' % (index, service['name'], path))
+        files.append(entry)
+    return files
+
+
+def edit_changes(edit, lines, backlog):
+    """Whether an edit would change a file whose matching lines are ``lines`` (None: unknown, so it may).
+
+    Predicts ansible.builtin.lineinfile (kind line: the last line the regexp finds is replaced
+    unless it is already the line with its newline; with no such line one is inserted) and
+    ansible.builtin.replace (kind replace: each expression substituted in order, MULTILINE),
+    on the only lines either can touch: every catalogue expression stays within one line.
+    """
+    if lines is None:
+        return True
+    if edit['kind'] == 'line':
+        regexp = re.compile(edit['regexp'])
+        found = [line for line in lines if regexp.search(line)]
+        return not found or found[-1] != edit['line'].replace('{backlog}', str(backlog)) + '\n'
+    text = ''.join(lines)
+    edited = text
+    for each in edit['edits']:
+        edited = re.sub(each['regexp'], each['replace'].replace('{backlog}', str(backlog)), edited, flags=re.MULTILINE)
+    return edited != text
+
+
+def expected_backlogs(variables, facts, catalogue):
+    """What each managed service should have under the host's current limit, for backlog_mismatches (the audit)."""
+    family = os_family(facts)
+    limit = facts['listener_backlog']
+    info = facts['listener_backlog_info']
+    expected = []
+    for index, service in enumerate(variables.get('services') or []):
+        entry = catalogue[service['name']]
+        explicit = service.get('backlog') is not None
+        requested = _integer(service['backlog']) if explicit else int(limit)
+        try:
+            granted = effective_backlog(requested, int(limit), minimum=info.get('minimum'), system=info['system'])
+        except ValueError as exc:
+            raise PlanError('listener_backlog_services[%d].backlog (%s) is %s: %s'
+                            % (index, service['name'], _json(service.get('backlog')), exc))
+        expected.append({'name': service['name'], 'process': _pick(entry['process'], family),
+                         'unix': bool(entry.get('unix', False)),
+                         'backlog': min(granted, entry.get('max_backlog', INT_MAX))})
+    return expected
+
+
+def plan_services(variables, facts, catalogue, limit):
+    """Each managed service's config, edit, validator, backlog and way of applying it.
+
+    ``limit``: the kernel limit the services are planned with (after tuning, or the one
+    tuning would set in check mode).  Each config file is as the fact module found it
+    (``files``) in the run's first read: tuning does not touch it.
+    """
+    family = os_family(facts)
+    system = facts['listener_backlog_info']['system']
+    minimum = facts['listener_backlog_info'].get('minimum')
+    plan, warnings = [], []
+    stats = config_files(variables, facts, catalogue)
+    for index, (service, stat) in enumerate(zip(variables.get('services') or [], stats)):
+        name = service['name']
+        entry = catalogue[name]
+        explicit = service.get('backlog') is not None
+        requested = _integer(service['backlog']) if explicit else int(limit)
+        # What the kernel grants, and no more than the service itself takes (MariaDB: 65535).
+        try:
+            granted = effective_backlog(requested, int(limit), minimum=minimum, system=system)
+        except ValueError as exc:
+            raise PlanError('listener_backlog_services[%d].backlog (%s) is %d: %s' % (index, name, requested, exc))
+        backlog = min(granted, entry.get('max_backlog', INT_MAX))
+        plan.append({
+            'name': name,
+            'index': index,
+            'explicit': explicit,
+            'requested': requested,
+            'backlog': backlog,
+            # A symbolic link (Debian's sites-enabled) is edited where it points, so it stays a link.
+            'config': stat['lnk_source'] if stat.get('islnk') else stat['path'],
+            'service': service.get('service') or _pick(entry['service'], family),
+            'process': _pick(entry['process'], family),
+            # Whether its unix-domain listeners take the backlog too (php-fpm, MariaDB: yes).
+            'unix': bool(entry.get('unix', False)),
+            'validate': _pick(entry['validate'], family),
+            'apply': service.get('restart') or entry['apply'],
+            'log': _pick(entry['log'], family),
+            'edit': entry['edit'],
+            # Whether the edit may change the file; a run with nothing to change runs no edit.
+            'edit_needed': edit_changes(entry['edit'], stat.get('lines'), backlog),
+        })
+        if explicit and requested > backlog:
+            warnings.append(
+                'listener_backlog_services[%d].backlog (%s) is %d, above what %s can get: the kernel limit is %s%s, so '
+                'it is configured with %d. Raise listener_backlog_somaxconn to give it more.'
+                % (index, name, requested, name, limit,
+                   (' and %s takes at most %d' % (name, entry['max_backlog'])) if 'max_backlog' in entry else '',
+                   backlog))
+    return {'services': plan, 'warnings': warnings}
+
+
+# What a service needs, weakest first: a restart also takes a new config and starts a stopped one.
+STATES = ('started', 'reloaded', 'restarted')
+
+
+def _listeners_of(entry, listeners):
+    """The listeners of a planned service: its process's, unix-domain ones only if it takes the backlog there."""
+    pattern = re.compile(entry['process'])
+    return [listener for listener in listeners
+            if pattern.match(listener.get('process') or '') and (entry['unix'] or 'path' not in listener)]
+
+
+def plan_actions(services, changed_configs, changed_templates, listeners, catalogue, family, restart=True):
+    """How each service takes its backlog, and what waits for a restart the run may not do.
+
+    A changed config is applied the way the service needs (reload or restart); an unchanged
+    config whose listener has the wrong backlog (the kernel limit changed) needs a restart,
+    since a reload does not make the service listen again with an unchanged backlog; a service
+    with no listener is started.  ``changed_templates``: the ``listener_backlog_templates``
+    entries whose file changed.  With ``restart`` false nothing is restarted or started: those
+    services are returned as ``pending``, with the reason, and a reload still happens.
+    """
+    from ansible_collections.netstack.backlog.plugins.filter.backlog_mismatches import backlog_mismatches
+
+    wanted = []
+    for entry in services:
+        mine = _listeners_of(entry, listeners)
+        if entry['config'] in changed_configs:
+            state = 'reloaded' if entry['apply'] == 'reload' else 'restarted'
+            reason = '%s changed' % entry['config']
+        elif not mine:
+            state, reason = 'started', 'it has no listener'
+        elif backlog_mismatches(mine, [entry]):
+            state, reason = 'restarted', 'its listeners have the old backlog (%s)' % '; '.join(
+                backlog_mismatches(mine, [entry]))
+        else:
+            continue
+        wanted.append({'service': entry['service'], 'name': entry['name'], 'log': entry['log'], 'state': state,
+                       'reason': reason})
+    for template in changed_templates:
+        entry = catalogue.get(template['service'], {})
+        apply = template.get('restart') or entry.get('apply', 'restart')
+        wanted.append({
+            'service': _pick(entry['service'], family) if entry else template['service'],
+            'name': template['service'],
+            'log': _pick(entry['log'], family) if entry else '',
+            'state': 'reloaded' if apply == 'reload' else 'restarted',
+            'reason': '%s changed' % template['dest'],
+        })
+    merged = {}
+    for action in wanted:
+        known = merged.setdefault(action['service'], dict(action, names=[], reasons=[]))
+        known['names'].append(action['name'])
+        known['reasons'].append('%s: %s' % (action['name'], action['reason']))
+        if STATES.index(action['state']) > STATES.index(known['state']):
+            known['state'] = action['state']
+    apply, pending = [], []
+    for service in sorted(merged):
+        action = merged[service]
+        entry = {'service': service, 'names': action['names'], 'state': action['state'], 'log': action['log'],
+                 'reason': '; '.join(action['reasons'])}
+        (apply if restart or action['state'] == 'reloaded' else pending).append(entry)
+    return {'apply': apply, 'pending': pending}

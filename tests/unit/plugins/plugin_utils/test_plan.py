@@ -1,0 +1,366 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The role's planner, fed with facts recorded from real hosts (fixtures/SOURCES.yml) and, for the
+platforms that cannot run here, with facts the fact module's own code builds from recorded outputs."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _plan
+from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
+RECORDED = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'module_utils', 'fixtures')
+SPECS = yaml.safe_load(open(os.path.join(ROOT, 'roles', 'listener_backlog', 'meta', 'argument_specs.yml')))
+
+
+def debian12():
+    with open(os.path.join(HERE, 'fixtures', 'debian12-netns-128.json')) as handle:
+        return json.load(handle)
+
+
+def bsd_facts(system, key_fixture, release='14.1-RELEASE', files=None):
+    """Facts as the module builds them on ``system``, the knob's value read from a recorded sysctl output."""
+    raw = open(os.path.join(RECORDED, key_fixture)).read().strip()
+    files = files or {}
+
+    def read_file(path):
+        if path not in files:
+            raise IOError(2, 'No such file or directory')
+        return files[path]
+
+    state = _tuning.tuning_state(system, release, None, True, read_file, lambda key: raw)
+    state['tunable'] = True
+    state['distribution'] = _tuning.distribution(system, read_file)
+    return {'listener_backlog': int(raw), 'listener_backlog_info': {'system': system, 'minimum': None},
+            'listener_backlog_tuning': state}
+
+
+def with_files(facts, *entries):
+    """``facts`` with the fact module's ``files`` answer: (path, lines or None[, lnk_source]) per file."""
+    facts = copy.deepcopy(facts)
+    facts['listener_backlog_files'] = [
+        {'path': entry[0], 'exists': True, 'lines': entry[1], 'islnk': len(entry) > 2,
+         'lnk_source': entry[2] if len(entry) > 2 else None} for entry in entries]
+    return facts
+
+
+def test_a_converged_host_plans_no_change():
+    facts = debian12()
+    facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn = 128'}
+    plan = _plan.plan_tuning({'somaxconn': 128}, facts)
+    assert plan['tune'] is True
+    assert [(entry['write_file'], entry['set_live']) for entry in plan['sysctls']] == [(False, False)]
+
+
+def test_a_new_value_is_written_and_set_live_and_planned_in_check_mode():
+    facts = debian12()
+    plan = _plan.plan_tuning({'somaxconn': '4096', 'syn_backlog': 1024}, facts, check_mode=True)
+    assert plan['file'] == facts['listener_backlog_tuning']['file']
+    assert [(entry['line'], entry['write_file'], entry['set_live']) for entry in plan['sysctls']] == [
+        ('net.core.somaxconn = 4096', True, True), ('net.ipv4.tcp_max_syn_backlog = 1024', True, True)]
+    assert plan['limit'] == 4096
+    # Outside check mode the services wait for the limit read back after tuning.
+    assert _plan.plan_tuning({'somaxconn': 4096}, facts)['limit'] == facts['listener_backlog']
+
+
+def test_a_file_already_right_with_a_live_value_off_only_sets_it_live():
+    facts = debian12()
+    facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn = 4096'}
+    plan = _plan.plan_tuning({'somaxconn': 4096}, facts)
+    assert [(entry['write_file'], entry['set_live']) for entry in plan['sysctls']] == [(False, True)]
+
+
+def test_a_line_with_other_spacing_is_rewritten_as_lineinfile_would():
+    facts = debian12()
+    facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn=4096'}
+    plan = _plan.plan_tuning({'somaxconn': 4096}, facts)
+    assert plan['sysctls'][0]['write_file'] is True
+
+
+@pytest.mark.parametrize('value, accepted', [
+    (-1, 'from 0 to 2147483647'), (2147483648, 'from 0 to 2147483647'), (True, 'accepts an integer'),
+    ('lots', 'accepts an integer'), (4.5, 'accepts an integer')])
+def test_a_bad_somaxconn_names_variable_value_and_range(value, accepted):
+    with pytest.raises(_plan.PlanError) as error:
+        _plan.plan_tuning({'somaxconn': value}, debian12())
+    message = str(error.value)
+    assert message.startswith('listener_backlog_somaxconn is %s;' % json.dumps(value)), message
+    assert accepted in message and 'net.core.somaxconn' in message, message
+
+
+def test_a_kernel_before_4_1_takes_16_bits():
+    facts = debian12()
+    facts['listener_backlog_tuning']['somaxconn_range'] = list(_tuning.somaxconn_range('Linux', '3.10.0-1160.el7'))
+    with pytest.raises(_plan.PlanError, match='from 0 to 65535'):
+        _plan.plan_tuning({'somaxconn': 65536}, facts)
+
+
+def test_a_read_only_proc_sys_fails_or_is_skipped_with_a_warning():
+    facts = debian12()
+    facts['listener_backlog_tuning']['writable'] = False
+    with pytest.raises(_plan.PlanError, match='is read-only on this host.*listener_backlog_readonly_sysctl=skip'):
+        _plan.plan_tuning({'somaxconn': 4096}, facts)
+    plan = _plan.plan_tuning({'somaxconn': 4096, 'readonly_sysctl': 'skip'}, facts)
+    assert plan['tune'] is False and plan['readonly'] is True and plan['sysctls'] == []
+    assert 'read-only here' in plan['warnings'][0]
+
+
+def test_syn_backlog_is_linux_only():
+    facts = bsd_facts('FreeBSD', 'freebsd/sysctl-n-kern.ipc.soacceptqueue.txt')
+    with pytest.raises(_plan.PlanError, match='listener_backlog_syn_backlog is 1024.*this host runs FreeBSD'):
+        _plan.plan_tuning({'syn_backlog': 1024}, facts)
+
+
+def test_a_system_that_cannot_be_tuned_is_named_with_those_that_can():
+    facts = debian12()
+    facts['listener_backlog_info']['system'] = 'SunOS'
+    facts['listener_backlog_tuning'] = {'tunable': False}
+    with pytest.raises(_plan.PlanError, match='not supported on SunOS; supported: Darwin, FreeBSD, Linux, OpenBSD'):
+        _plan.plan_tuning({'somaxconn': 4096}, facts)
+    assert _plan.plan_tuning({'somaxconn': None}, facts)['tune'] is False
+
+
+@pytest.mark.parametrize('system, fixture', [
+    ('FreeBSD', 'freebsd/sysctl-n-kern.ipc.soacceptqueue.txt'),
+    ('Darwin', 'darwin/sysctl-n-kern.ipc.somaxconn.txt'),
+    ('OpenBSD', 'openbsd/sysctl-n-kern.somaxconn.txt')])
+def test_the_bsds_and_macos_tune_their_own_knob_in_etc_sysctl_conf(system, fixture):
+    facts = bsd_facts(system, fixture, files={'/etc/sysctl.conf': '# local\n%s=128\n' % _tuning.TUNING[system][
+        'somaxconn_key']})
+    lowest, highest = _tuning.TUNING[system]['somaxconn_range']
+    plan = _plan.plan_tuning({'somaxconn': highest}, facts)
+    key = _tuning.TUNING[system]['somaxconn_key']
+    assert plan['file'] == '/etc/sysctl.conf'
+    assert plan['sysctls'] == [{'key': key, 'value': highest, 'line': '%s = %d' % (key, highest),
+                                'write_file': True, 'set_live': True}]
+    with pytest.raises(_plan.PlanError, match='from %d to %d' % (lowest, highest)):
+        _plan.plan_tuning({'somaxconn': highest + 1}, facts)
+
+
+def test_files_read_later_at_boot_are_named_earlier_ones_are_not():
+    facts = debian12()
+    facts['listener_backlog_tuning']['boot_files'] = [
+        {'path': '/etc/sysctl.conf', 'keys': ['net.ipv4.tcp_max_syn_backlog']},
+        {'path': '/etc/sysctl.d/10-early.conf', 'keys': ['net.core.somaxconn']},
+        {'path': '/etc/sysctl.d/99-local.conf', 'keys': ['net.core.somaxconn']},
+        {'path': '/usr/lib/sysctl.d/99-other.conf', 'keys': ['kernel.pid_max']}]
+    warnings = _plan.plan_tuning({'somaxconn': 2048, 'syn_backlog': 1024}, facts)['warnings']
+    assert [warning.split()[0] for warning in warnings] == ['/etc/sysctl.conf', '/etc/sysctl.d/99-local.conf']
+    assert 'set listener_backlog_sysctl_file to a name that sorts after 99-local.conf' in warnings[1]
+
+
+SERVICE_FAMILIES = sorted((name, family) for name, entry in CATALOGUE.items() for family in entry['config'])
+
+
+@pytest.mark.parametrize('name, family', SERVICE_FAMILIES)
+def test_every_catalogue_service_resolves_on_every_family_it_knows(name, family):
+    facts = debian12()
+    facts['os_family'] = family
+    variables = {'somaxconn': 4096, 'services': [{'name': name}]}
+    _plan.check_services(variables, facts, CATALOGUE)
+    config = _plan.config_paths(variables, facts, CATALOGUE)[0]
+    assert config == CATALOGUE[name]['config'][family]
+    # The planner asked the fact module for it, whichever family the host turns out to be.
+    assert config in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
+    planned = _plan.plan_services(variables, with_files(facts, (config, [])), CATALOGUE, 4096)['services'][0]
+    entry = CATALOGUE[name]
+    assert planned['config'] == config
+    assert planned['service'] == entry['service'].get(family, entry['service']['default'])
+    assert planned['validate'] == entry['validate'].get(family, entry['validate']['default'])
+    assert planned['edit'] == entry['edit']
+    assert planned['backlog'] == min(4096, entry.get('max_backlog', 4096))
+
+
+def test_a_service_follows_the_kernel_and_its_own_cap_and_warns_when_clamped():
+    facts = debian12()
+    variables = {'services': [{'name': 'mariadb', 'backlog': 100000}, {'name': 'redis', 'backlog': 100},
+                              {'name': 'nginx'}]}
+    facts = with_files(facts, ('/etc/mysql/mariadb.conf.d/50-server.cnf', []), ('/etc/redis/redis.conf', []),
+                       ('/etc/nginx/sites-enabled/default', [], '/etc/nginx/sites-available/default'))
+    planned = _plan.plan_services(variables, facts, CATALOGUE, 70000)
+    assert [entry['backlog'] for entry in planned['services']] == [65535, 100, 70000]
+    assert planned['services'][2]['config'] == '/etc/nginx/sites-available/default'
+    assert planned['warnings'] == [
+        'listener_backlog_services[0].backlog (mariadb) is 100000, above what mariadb can get: the kernel limit is '
+        '70000 and mariadb takes at most 65535, so it is configured with 65535. Raise listener_backlog_somaxconn to '
+        'give it more.']
+
+
+def test_a_backlog_of_zero_is_planned_as_the_platform_grants_it():
+    # Linux keeps listen(0) at 0; macOS gives it the limit (XNU solisten(): backlog <= 0).
+    linux = debian12()
+    darwin = bsd_facts('Darwin', 'darwin/sysctl-n-kern.ipc.somaxconn.txt')
+    variables = {'services': [{'name': 'nginx', 'backlog': 0, 'config': '/etc/nginx/nginx.conf'}]}
+    linux, darwin = with_files(linux, ('/etc/nginx/nginx.conf', [])), with_files(darwin, ('/etc/nginx/nginx.conf', []))
+    assert _plan.plan_services(variables, linux, CATALOGUE, 128)['services'][0]['backlog'] == 0
+    assert _plan.plan_services(variables, darwin, CATALOGUE, 128)['services'][0]['backlog'] == 128
+
+
+def test_bad_service_inputs_name_the_entry_and_the_value():
+    facts = debian12()
+    with pytest.raises(_plan.PlanError, match=r'listener_backlog_services\[1\]\.backlog \(redis\) is -5'):
+        _plan.check_services({'services': [{'name': 'nginx'}, {'name': 'redis', 'backlog': -5}]}, facts, CATALOGUE)
+    with pytest.raises(_plan.PlanError, match=r'listener_backlog_services\[0\]\.backlog \(redis\) is true'):
+        _plan.check_services({'services': [{'name': 'redis', 'backlog': True}]}, facts, CATALOGUE)
+    alpine = copy.deepcopy(facts)
+    alpine['listener_backlog_tuning']['distribution']['os_family'] = 'Alpine'
+    with pytest.raises(_plan.PlanError, match=r'no config file for OS family Alpine \(it knows Debian, FreeBSD, RedHat\)'):
+        _plan.check_services({'services': [{'name': 'nginx'}]}, alpine, CATALOGUE)
+    missing = copy.deepcopy(facts)
+    missing['listener_backlog_files'] = [{'path': '/etc/nginx/missing.conf', 'exists': False, 'islnk': False,
+                                          'lnk_source': None, 'lines': None}]
+    with pytest.raises(_plan.PlanError, match=r'\[0\]\.config \(nginx\): /etc/nginx/missing.conf does not exist'):
+        _plan.config_files({'services': [{'name': 'nginx', 'config': '/etc/nginx/missing.conf'}]}, missing, CATALOGUE)
+
+
+def test_setups_os_family_wins_over_the_modules_own_reading():
+    facts = debian12()
+    assert _plan.os_family(facts) == 'Debian'
+    facts['os_family'] = 'RedHat'
+    assert _plan.os_family(facts) == 'RedHat'
+
+
+def planned(names, limit=4096):
+    facts = debian12()
+    variables = {'services': [{'name': name} for name in names]}
+    facts = with_files(facts, *[(path, []) for path in _plan.config_paths(variables, facts, CATALOGUE)])
+    return _plan.plan_services(variables, facts, CATALOGUE, limit)['services']
+
+
+def listener(process, backlog, port=6379, path=None):
+    found = {'process': process, 'backlog': backlog, 'pid': 1, 'queued': 0}
+    if path:
+        found['path'] = path
+    else:
+        found.update(address='127.0.0.1', port=port, family='ipv4')
+    return found
+
+
+def test_a_changed_config_is_applied_the_way_its_service_needs():
+    services = planned(['nginx', 'redis'])
+    actions = _plan.plan_actions(services, [entry['config'] for entry in services], [],
+                                 [listener('nginx', 511, 80), listener('redis-server', 511)], CATALOGUE, 'Debian')
+    assert [(entry['service'], entry['state']) for entry in actions['apply']] == [
+        ('nginx', 'reloaded'), ('redis-server', 'restarted')]
+    assert actions['pending'] == []
+    assert actions['apply'][1]['reason'] == 'redis: /etc/redis/redis.conf changed'
+
+
+def test_an_unchanged_config_with_the_old_backlog_is_restarted_a_right_one_left_alone():
+    services = planned(['nginx', 'redis'])
+    actions = _plan.plan_actions(services, [], [], [listener('nginx', 511, 80), listener('redis-server', 4096)],
+                                 CATALOGUE, 'Debian')
+    assert [(entry['service'], entry['state']) for entry in actions['apply']] == [('nginx', 'restarted')]
+    assert 'expected backlog 4096, the kernel granted 511' in actions['apply'][0]['reason']
+
+
+def test_a_service_with_no_listener_is_started_and_unix_listeners_count_only_where_they_take_the_backlog():
+    services = planned(['php_fpm', 'haproxy'])
+    listeners = [listener('php-fpm8.2', 4096, path='/run/php/php8.2-fpm.sock'),
+                 listener('haproxy', 4096, path='/run/haproxy/admin.sock')]
+    actions = _plan.plan_actions(services, [], [], listeners, CATALOGUE, 'Debian')
+    assert [(entry['service'], entry['state']) for entry in actions['apply']] == [('haproxy', 'started')]
+
+
+def test_a_changed_template_applies_its_catalogue_service_or_restarts_any_other():
+    templates = [{'src': 'a.j2', 'dest': '/etc/nginx/conf.d/a.conf', 'service': 'nginx'},
+                 {'src': 'b.j2', 'dest': '/etc/myapp.conf', 'service': 'myapp'},
+                 {'src': 'c.j2', 'dest': '/etc/redis/extra.conf', 'service': 'redis', 'restart': 'reload'}]
+    actions = _plan.plan_actions([], [], templates, [], CATALOGUE, 'RedHat')
+    assert [(entry['service'], entry['state']) for entry in actions['apply']] == [
+        ('myapp', 'restarted'), ('nginx', 'reloaded'), ('redis', 'reloaded')]
+
+
+def test_the_strongest_need_of_a_service_wins():
+    services = planned(['nginx'])
+    templates = [{'src': 'a.j2', 'dest': '/etc/nginx/conf.d/a.conf', 'service': 'nginx', 'restart': 'restart'}]
+    actions = _plan.plan_actions(services, [services[0]['config']], templates, [listener('nginx', 4096, 80)],
+                                 CATALOGUE, 'Debian')
+    assert [(entry['service'], entry['state'], entry['names']) for entry in actions['apply']] == [
+        ('nginx', 'restarted', ['nginx', 'nginx'])]
+
+
+def test_without_restarts_reloads_happen_and_restarts_and_starts_wait():
+    services = planned(['nginx', 'redis', 'memcached'])
+    changed = [services[0]['config'], services[1]['config']]
+    actions = _plan.plan_actions(services, changed, [], [listener('nginx', 511, 80), listener('redis-server', 511)],
+                                 CATALOGUE, 'Debian', restart=False)
+    assert [(entry['service'], entry['state']) for entry in actions['apply']] == [('nginx', 'reloaded')]
+    assert [(entry['service'], entry['state'], entry['names']) for entry in actions['pending']] == [
+        ('memcached', 'started', ['memcached']), ('redis-server', 'restarted', ['redis'])]
+
+
+def test_the_argument_spec_offers_exactly_the_catalogues_services():
+    options = SPECS['argument_specs']['main']['options']
+    assert sorted(options['listener_backlog_services']['options']['name']['choices']) == sorted(CATALOGUE)
+
+
+def test_the_audit_expects_what_the_role_would_set_under_the_current_limit():
+    facts = debian12()
+    expected = _plan.expected_backlogs({'services': [{'name': 'redis', 'backlog': 511}, {'name': 'php_fpm'}]},
+                                       facts, CATALOGUE)
+    assert expected == [{'name': 'redis', 'process': '^redis-server', 'unix': False, 'backlog': 128},
+                        {'name': 'php_fpm', 'process': '^php-fpm', 'unix': True, 'backlog': 128}]
+
+
+# Lines as Debian 12's packages ship them (redis.conf, sites-available/default, 50-server.cnf).
+REDIS_STOCK = ['tcp-backlog 511\n']
+NGINX_STOCK = ['\tlisten 80 default_server;\n', '\tlisten [::]:80 default_server;\n']
+MARIADB_STOCK = []
+
+
+@pytest.mark.parametrize('name, lines, backlog, needed', [
+    ('redis', REDIS_STOCK, 511, False),
+    ('redis', REDIS_STOCK, 4096, True),
+    ('redis', ['tcp-backlog 4096'], 4096, True),              # the last line, without its newline
+    ('redis', ['tcp-backlog 4096\n', '# tcp-backlog 1\n'], 4096, True),  # a later commented line is the one replaced
+    ('redis', ['#tcp-backlog 4096\n', 'tcp-backlog 4096\n'], 4096, False),
+    ('mariadb', MARIADB_STOCK, 4096, True),                   # no line yet: one is inserted
+    ('nginx', NGINX_STOCK, 4096, True),
+    ('nginx', ['\tlisten 80 default_server backlog=4096;\n', '\tlisten [::]:80 default_server backlog=4096;\n'],
+     4096, False),
+    ('nginx', ['\tlisten 80 default_server backlog=4096;\n', '\tlisten [::]:80 default_server;\n'], 4096, True),
+    ('nginx', ['\tlisten 80 backlog=511;\n'], 4096, True),
+    ('nginx', None, 4096, True),                               # unreadable: the edit decides
+])
+def test_an_edit_runs_only_where_it_would_change_the_file(name, lines, backlog, needed):
+    assert _plan.edit_changes(CATALOGUE[name]['edit'], lines, backlog) is needed
+
+
+@pytest.mark.parametrize('name', sorted(CATALOGUE))
+def test_the_prediction_agrees_with_the_edit_itself(name, tmp_path):
+    """Apply each edit the way lineinfile and replace do, to files of only the lines the module returns."""
+    edit = CATALOGUE[name]['edit']
+    for lines in ([], ['x 1\n'] + REDIS_STOCK + NGINX_STOCK + ['back_log = 80\n', '-b 1024\n', 'ListenBacklog 511\n',
+                                                               'listen.backlog = 511\n', '\tbacklog 100\n']):
+        matching = [line for line in lines if any(re.search(pattern, line) for pattern in _plan.edit_patterns(edit))]
+        text = ''.join(matching)
+        if edit['kind'] == 'replace':
+            edited = text
+            for each in edit['edits']:
+                edited = re.compile(each['regexp'], re.MULTILINE).sub(each['replace'].replace('{backlog}', '4096'),
+                                                                      edited)
+        else:
+            found = [index for index, line in enumerate(matching) if re.search(edit['regexp'], line)]
+            new = edit['line'].replace('{backlog}', '4096') + '\n'
+            edited = matching[:]
+            if found:
+                edited[found[-1]] = new
+            else:
+                edited.append(new)
+            edited = ''.join(edited)
+        assert _plan.edit_changes(edit, matching, 4096) is (edited != text), (name, matching)
+        assert _plan.edit_changes(edit, edited.splitlines(True), 4096) is False, (name, edited)
