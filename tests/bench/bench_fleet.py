@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -85,6 +86,47 @@ def fleet_rows(size, work):
     return rows
 
 
+ROLE_PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role.yml')
+SYSCTL_PLAYBOOK = os.path.join(HERE, 'sysctl.yml')
+ROUND_TRIPS = os.path.join(HERE, 'callback_plugins')
+
+
+def converged_rows(work, size=8):
+    """The role's converged run (tuning only) against the one-task ansible.posix.sysctl playbook."""
+    env = environment(work)
+    variables = ['-e', json.dumps({'listener_backlog_somaxconn': 4096})]
+    with Fleet([128] * size, label='bench') as fleet:
+        inventory = fleet.write_inventory(os.path.join(work, 'inventory-converged.json'), sys.executable)
+        playbook = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory]
+        timed(playbook + [ROLE_PLAYBOOK] + variables, env)  # the first run tunes; the rest are converged
+        role, plain = alternate([playbook + [ROLE_PLAYBOOK] + variables, playbook + [SYSCTL_PLAYBOOK] + variables],
+                                PAIRS, env)
+        return [('%d hosts: role converged run (tuning) / one ansible.posix.sysctl task' % size, role, plain)]
+
+
+def round_trips(work):
+    """Module round trips per host the role makes: first, converged and check-mode runs, with nginx and Redis."""
+    counts = []
+    env = dict(environment(work), ANSIBLE_CALLBACK_PLUGINS=ROUND_TRIPS, ANSIBLE_CALLBACKS_ENABLED='round_trips',
+               NETSTACK_BACKLOG_ROUND_TRIPS=os.path.join(work, 'round-trips.json'))
+    with Fleet([128], label='bench') as fleet:
+        host = fleet.hosts['host000']
+        for service in ('nginx', 'redis-server'):
+            host.run('service', service, 'start')
+        inventory = fleet.write_inventory(os.path.join(work, 'inventory-trips.json'), sys.executable)
+        services = [{'name': 'nginx'}, {'name': 'redis'}]
+        cases = [('tuning only', {'listener_backlog_somaxconn': 4096}),
+                 ('tuning, nginx and Redis', {'listener_backlog_somaxconn': 8192, 'listener_backlog_services': services})]
+        for label, variables in cases:
+            argv = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory, ROLE_PLAYBOOK,
+                    '-e', json.dumps(variables)]
+            for run, extra in (('first run', []), ('converged run', []), ('check mode, nothing to change', ['--check'])):
+                subprocess.run(argv + extra, env=env, check=True, stdout=subprocess.DEVNULL)
+                with open(env['NETSTACK_BACKLOG_ROUND_TRIPS']) as handle:
+                    counts.append(('%s: %s' % (label, run), json.load(handle).get('host000', 0)))
+    return counts
+
+
 def main():
     work = tempfile.mkdtemp(prefix='nb-bench-fleet-')
     rows = []
@@ -96,5 +138,13 @@ def main():
 
 
 if __name__ == '__main__':
-    for row in main():
-        print(row)
+    if sys.argv[1:] == ['converged']:
+        # python tests/bench/bench_fleet.py converged: only the role's converged run and its round trips.
+        directory = tempfile.mkdtemp(prefix='nb-bench-fleet-')
+        for row in converged_rows(directory):
+            print('%s: %.3f s / %.3f s = %.2f' % (row[0], row[1], row[2], row[1] / row[2]))
+        for label, count in round_trips(directory):
+            print('round trips per host, %s: %d' % (label, count))
+    else:
+        for row in main():
+            print(row)

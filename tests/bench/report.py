@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -58,7 +59,7 @@ def burst_counts():
     return stock, tuned
 
 
-def markdown(rows, burst, command, phases=()):
+def markdown(rows, burst, command, phases=(), trips=()):
     lines = ['# Benchmarks', '',
              'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
                  command, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
@@ -77,6 +78,13 @@ def markdown(rows, burst, command, phases=()):
         lines += ['', "The steps marked ansible-core are what AnsibleModule.exit_json does with every module's result "
                   '(a scrub for no_log values, then JSON); they grow with the number of values returned '
                   '(8 per listener) and no module can skip them.']
+    if trips:
+        lines += ['', '## Module round trips per host of the role', '',
+                  'Counted by a callback (tests/bench/callback_plugins/round_trips.py) on one host over SSH: every '
+                  'module run, each loop item counted; tasks that run on the controller only (the planner, warnings, '
+                  'set_fact) and skipped ones are not round trips.', '',
+                  '| run | round trips |', '|---|---:|']
+        lines += ['| %s | %d |' % (label, count) for label, count in trips]
     lines += ['', '## Burst', '',
               'A burst of %d connections from loopback to a real Redis in a network namespace:' % BURST, '',
               '| kernel limit, Redis backlog | TcpExt ListenOverflows added by the burst |', '|---|---:|',
@@ -105,15 +113,20 @@ def plot(rows, path):
 
 def main():
     rows = bench_facts.main() + bench_fleet.main()
+    work = tempfile.mkdtemp(prefix='nb-bench-role-')
+    rows += bench_fleet.converged_rows(work)
+    trips = bench_fleet.round_trips(work)
     phases = bench_facts.listener_phases()
     burst = burst_counts()
     docs = os.path.join(ROOT, 'docs')
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
-        handle.write(markdown(rows, burst, 'make bench', phases))
+        handle.write(markdown(rows, burst, 'make bench', phases, trips))
     plot(rows, os.path.join(docs, 'benchmarks.png'))
     bench_facts.print_table(rows)
     for phase, seconds in phases:
         print('listeners=true, %s: %.1f ms' % (phase, seconds * 1000))
+    for label, count in trips:
+        print('round trips per host, %s: %d' % (label, count))
     print('burst of %d: ListenOverflows +%d at the stock limit, +%d after the role' % ((BURST,) + burst))
     print('written: docs/benchmarks.md, docs/benchmarks.png')
 
