@@ -182,39 +182,101 @@ def parse_unix_diag_msg(data, offset, end):
 
 
 # A SOCK_DIAG_BY_FAMILY message of a TCP socket, header and body in one unpack (the fast
-# path of parse_messages for listeners: a dump of 10 000 of them is 10 000 messages).
-_LISTENER_WHOLE = struct.Struct('=IHHII' + 'BB2x2s2x16s16x4x8x4xII4xI')
+# path of parse_messages for listeners: a dump of 10 000 of them is 10 000 messages).  The
+# port is read as two bytes (it is in network order, the rest in host order).
+_LISTENER_FORMAT = '=IHHII' + 'BB2xBB2x16s16x4x8x4xII4xI'
+_LISTENER_WHOLE = struct.Struct(_LISTENER_FORMAT)
+# Python 3.4+: the run of messages of one length that opens an answer (all of them but
+# NLMSG_DONE, as the kernel sends a dump) is read with iter_unpack, without the per-message
+# bounds arithmetic; a Struct per message length, padding included.
+_ITER_UNPACK = hasattr(_LISTENER_WHOLE, 'iter_unpack')
+_RUN_STRUCTS = {}
+
+
+class _Addresses(object):
+    """Each listener's family name and address text, each address converted once."""
+
+    def __init__(self):
+        self.caches = {}
+
+    def cache(self, family):
+        """(family name, {source bytes: address text}) of ``family``."""
+        found = self.caches.get(family)
+        if found is None:
+            found = self.caches[family] = ('ipv4' if family == AF_INET else 'ipv6', {})
+        return found
+
+    def convert(self, family, src, cache):
+        address = cache[src] = socket.inet_ntop(socket.AF_INET if family == AF_INET else socket.AF_INET6,
+                                                src[:4] if family == AF_INET else src)
+        return address
+
+
+def _parse_listener_run(data, end, found, addresses):
+    """Parse the run of SOCK_DIAG_BY_FAMILY messages of the first message's length; where it ends.
+
+    Returns the offset of the first message not parsed (0 if none was), for the
+    message-by-message loop to go on from.
+    """
+    length, msg_type = NLMSGHDR.unpack_from(data, 0)[:2]
+    stride = (length + 3) & ~3
+    if msg_type != SOCK_DIAG_BY_FAMILY or length < _LISTENER_WHOLE.size or stride > end:
+        return 0
+    run = _RUN_STRUCTS.get(stride)
+    if run is None:
+        run = _RUN_STRUCTS[stride] = struct.Struct(_LISTENER_FORMAT + '%dx' % (stride - _LISTENER_WHOLE.size))
+    append = found.append
+    offset = 0
+    last_family = family_name = cache = None
+    for (message_length, message_type, _flags, _seq, _pid, family, state, port_high, port_low, src, rqueue,
+         wqueue, inode) in run.iter_unpack(memoryview(data)[:end - end % stride]):
+        if message_length != length or message_type != SOCK_DIAG_BY_FAMILY:
+            break
+        offset += stride
+        if state != TCP_LISTEN:
+            continue
+        if family != last_family:
+            last_family = family
+            family_name, cache = addresses.cache(family)
+        address = cache.get(src)
+        if address is None:
+            address = addresses.convert(family, src, cache)
+        append({'family': family_name, 'address': address, 'port': port_high << 8 | port_low,
+                'backlog': wqueue, 'queued': rqueue, 'inode': inode})
+    return offset
 
 
 def _parse_listener_messages(data):
     """parse_messages for parse_diag_msg, message by message with one unpack each."""
     found = []
+    append = found.append
     offset = 0
     end = len(data)
-    header = NLMSGHDR.unpack_from
     whole, whole_size = _LISTENER_WHOLE.unpack_from, _LISTENER_WHOLE.size
-    addresses = {}
+    addresses = _Addresses()
+    if _ITER_UNPACK and end >= whole_size:
+        offset = _parse_listener_run(data, end, found, addresses)
+    last_family = family_name = cache = None
     while offset + NLMSGHDR.size <= end:
         if offset + whole_size <= end:
-            (length, msg_type, _flags, _seq, _pid, family, state, sport, src, rqueue, wqueue,
+            (length, msg_type, _flags, _seq, _pid, family, state, port_high, port_low, src, rqueue, wqueue,
              inode) = whole(data, offset)
         else:
-            length, msg_type, _flags, _seq, _pid = header(data, offset)
+            length, msg_type, _flags, _seq, _pid = NLMSGHDR.unpack_from(data, offset)
         if length < NLMSGHDR.size or offset + length > end:
             raise NetlinkError('malformed netlink message (length %d)' % length)
         if msg_type == SOCK_DIAG_BY_FAMILY:
             if length < whole_size:
                 raise NetlinkError('short sock_diag message (length %d)' % length)
             if state == TCP_LISTEN:
-                key = (family, src)
-                address = addresses.get(key)
+                if family != last_family:
+                    last_family = family
+                    family_name, cache = addresses.cache(family)
+                address = cache.get(src)
                 if address is None:
-                    address = addresses[key] = socket.inet_ntop(
-                        socket.AF_INET if family == AF_INET else socket.AF_INET6,
-                        src[:4] if family == AF_INET else src)
-                found.append({'family': 'ipv4' if family == AF_INET else 'ipv6', 'address': address,
-                              'port': PORT.unpack(sport)[0], 'backlog': wqueue, 'queued': rqueue,
-                              'inode': inode})
+                    address = addresses.convert(family, src, cache)
+                append({'family': family_name, 'address': address, 'port': port_high << 8 | port_low,
+                        'backlog': wqueue, 'queued': rqueue, 'inode': inode})
         elif msg_type == NLMSG_DONE:
             return found, True
         elif msg_type == NLMSG_ERROR:

@@ -15,7 +15,10 @@ one process, reported as ratios; nothing here asserts a time.
    listening sockets, against the same payload without listeners.
 4. Where listeners=true spends its time with the most sockets: each step timed in one
    process (the collection's netlink dump and /proc owner walk; ansible-core's scrub of the
-   result for no_log values and its JSON encoding, the two steps exit_json takes).
+   result for no_log values and its JSON encoding, the two steps exit_json takes).  With a
+   git revision (`python tests/bench/bench_facts.py phases REV`, or BENCH_BASELINE_REF for
+   `make bench`), the same steps of that revision's collection, run alternately with this
+   tree's against the same sockets.
 5. namespaces=true: NAMESPACE_COUNT network namespaces (``ip netns``) with
    LISTENERS_PER_NAMESPACE listeners each, all held by one process; the payload with
    namespaces=true and listeners=true against the same payload with listeners=true only.
@@ -108,6 +111,9 @@ for dummy in range(int(sys.argv[2])):
 print(json.dumps(dict((name, statistics.median(times)) for name, times in steps.items())))
 '''
 PHASE_ROUNDS = 5
+# Alternations of this tree's PHASES run with a baseline revision's (listener_phases_against).
+PHASE_PAIRS = int(os.environ.get('BENCH_PHASE_PAIRS', '7'))
+COLLECTION_SHARE = "the collection's share (netlink dump + owner walk)"
 
 
 def timed(argv, env=None):
@@ -226,7 +232,53 @@ def listener_phases(count=SOCKET_COUNTS[-1]):
         opener.stdin.close()
         opener.wait()
         namespace.remove()
-    return sorted(json.loads(output).items(), key=lambda item: -item[1])
+    steps = json.loads(output)
+    steps[COLLECTION_SHARE] = sum(seconds for step, seconds in steps.items() if step.endswith('(collection)'))
+    return sorted(steps.items(), key=lambda item: -item[1])
+
+
+def baseline_collection(ref, work):
+    """A collections path holding the collection as it is at git revision ``ref``."""
+    root = os.path.dirname(os.path.dirname(HERE))
+    target = os.path.join(work, 'ansible_collections', 'netstack', 'backlog')
+    os.makedirs(target)
+    archive = subprocess.run(['git', '-C', root, 'archive', ref], check=True, capture_output=True).stdout
+    subprocess.run(['tar', '-x', '-C', target], input=archive, check=True)
+    return work
+
+
+def listener_phases_against(ref, count=SOCKET_COUNTS[-1], pairs=PHASE_PAIRS):
+    """[(step, median seconds of this tree, median seconds at git revision ``ref``)], side by side.
+
+    One process holds ``count`` listeners; the PHASES script of this tree and of ``ref`` run
+    alternately ``pairs`` times each inside its namespace (PHASE_ROUNDS rounds a run).
+    """
+    import json  # pylint: disable=import-outside-toplevel
+    collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                                                                          'build', 'collections')).split(':')[0]
+    work = tempfile.mkdtemp(prefix='nb-bench-base-')
+    namespace = Namespace('bench', 4096)
+    opener = subprocess.Popen(['ip', 'netns', 'exec', namespace.name, HELPER_PYTHON, '-c', OPENER, str(count)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    samples = ({}, {})
+    try:
+        baseline = baseline_collection(ref, work)
+        assert opener.stdout.readline().strip() == 'ready'
+        for dummy in range(pairs):
+            for index, path in enumerate((collections, baseline)):
+                output = subprocess.run(['ip', 'netns', 'exec', namespace.name, sys.executable, '-c', PHASES, path,
+                                         str(PHASE_ROUNDS)], check=True, capture_output=True, text=True).stdout
+                for step, seconds in json.loads(output).items():
+                    samples[index].setdefault(step, []).append(seconds)
+    finally:
+        opener.stdin.close()
+        opener.wait()
+        namespace.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    rows = [(step, statistics.median(samples[0][step]), statistics.median(samples[1][step])) for step in samples[0]]
+    share = [row for row in rows if row[0].endswith('(collection)')]
+    rows.append((COLLECTION_SHARE, sum(row[1] for row in share), sum(row[2] for row in share)))
+    return sorted(rows, key=lambda row: -row[2])
 
 
 def print_table(rows):
@@ -256,6 +308,16 @@ def namespaces_only():
 if __name__ == '__main__':
     if sys.argv[1:] == ['namespaces']:
         print_table(namespaces_only())
+        sys.exit(0)
+    if sys.argv[1:2] == ['phases']:
+        if len(sys.argv) > 2:
+            print('| step (%d sockets) | this tree (ms) | %s (ms) | ratio |' % (SOCKET_COUNTS[-1], sys.argv[2]))
+            print('|---|---:|---:|---:|')
+            for phase, seconds, base in listener_phases_against(sys.argv[2]):
+                print('| %s | %.1f | %.1f | %.2f |' % (phase, seconds * 1000, base * 1000, seconds / base))
+        else:
+            for phase, seconds in listener_phases():
+                print('%s: %.1f ms' % (phase, seconds * 1000))
         sys.exit(0)
     print_table(main())
     for phase, seconds in listener_phases():

@@ -59,7 +59,7 @@ def burst_counts():
     return stock, tuned
 
 
-def markdown(rows, burst, command, phases=(), trips=()):
+def markdown(rows, burst, command, phases=(), trips=(), against=()):
     lines = ['# Benchmarks', '',
              'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
                  command, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
@@ -78,6 +78,14 @@ def markdown(rows, burst, command, phases=(), trips=()):
         lines += ['', "The steps marked ansible-core are what AnsibleModule.exit_json does with every module's result "
                   '(a scrub for no_log values, then JSON); they grow with the number of values returned '
                   '(8 per listener) and no module can skip them.']
+    if against:
+        lines += ['', '## The same steps against %s' % os.environ.get('BENCH_BASELINE_REF'), '',
+                  "This tree's collection and that revision's, run alternately %d times against the same %d sockets "
+                  '(`python tests/bench/bench_facts.py phases REV` gives this table alone):'
+                  % (bench_facts.PHASE_PAIRS, bench_facts.SOCKET_COUNTS[-1]), '',
+                  '| step | this tree (ms) | baseline (ms) | ratio |', '|---|---:|---:|---:|']
+        lines += ['| %s | %.1f | %.1f | %.2f |' % (phase, seconds * 1000, base * 1000, seconds / base)
+                  for phase, seconds, base in against]
     if trips:
         lines += ['', '## Module round trips per host of the role', '',
                   'Counted by a callback (tests/bench/callback_plugins/round_trips.py) on one host over SSH: every '
@@ -117,14 +125,20 @@ def main():
     rows += bench_fleet.converged_rows(work)
     trips = bench_fleet.round_trips(work)
     phases = bench_facts.listener_phases()
+    against = ()
+    if os.environ.get('BENCH_BASELINE_REF'):
+        against = bench_facts.listener_phases_against(os.environ['BENCH_BASELINE_REF'])
     burst = burst_counts()
     docs = os.path.join(ROOT, 'docs')
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
-        handle.write(markdown(rows, burst, 'make bench', phases, trips))
+        handle.write(markdown(rows, burst, 'make bench', phases, trips, against))
     plot(rows, os.path.join(docs, 'benchmarks.png'))
     bench_facts.print_table(rows)
     for phase, seconds in phases:
         print('listeners=true, %s: %.1f ms' % (phase, seconds * 1000))
+    for phase, seconds, base in against:
+        print('listeners=true against %s, %s: %.1f ms, was %.1f ms (ratio %.2f)'
+              % (os.environ['BENCH_BASELINE_REF'], phase, seconds * 1000, base * 1000, seconds / base))
     for label, count in trips:
         print('round trips per host, %s: %d' % (label, count))
     print('burst of %d: ListenOverflows +%d at the stock limit, +%d after the role' % ((BURST,) + burst))

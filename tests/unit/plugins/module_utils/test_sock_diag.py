@@ -294,3 +294,96 @@ def test_the_fast_listener_loop_gives_what_the_message_by_message_parse_gives(na
     # Any parse_one other than parse_diag_msg itself takes the message-by-message loop.
     generic, generic_done = parse_all(name, functools.partial(sock_diag.parse_diag_msg))
     assert (fast, fast_done) == (generic, generic_done) and fast
+
+
+def fake_proc(root, processes):
+    """A /proc holding ``{pid: (comm, {fd: link target})}``; a comm of None leaves the fd directory out."""
+    for pid, (comm, links) in processes.items():
+        directory = root / str(pid)
+        directory.mkdir()
+        (directory / 'comm').write_text(u'%s\n' % comm)
+        if links is None:
+            continue
+        (directory / 'fd').mkdir()
+        for fd, target in links.items():
+            os.symlink(target, str(directory / 'fd' / str(fd)))
+    return str(root)
+
+
+def test_owner_walk_names_the_lowest_pid_and_stops_once_every_socket_has_one(tmp_path, monkeypatch):
+    # pid 7 is a parent holding both listeners; 12 is a forked worker holding one of them; 30
+    # (walked only if the walk went on) holds the other too, and 40 holds nothing wanted.
+    proc = fake_proc(tmp_path, {
+        3: ('kthreadd', None),
+        7: ('nginx', {0: '/dev/null', 3: 'socket:[1001]', 4: 'pipe:[5]', 6: 'socket:[1002]'}),
+        12: ('nginx', {5: 'socket:[1001]'}),
+        30: ('sshd', {3: 'socket:[1002]', 4: 'socket:[1003]'}),
+        40: ('bash', {0: '/dev/pts/0'}),
+    })
+    walked = []
+    fd_links = sock_diag._fd_links
+
+    def recording(fd_dir):
+        walked.append(fd_dir)
+        return fd_links(fd_dir)
+
+    monkeypatch.setattr(sock_diag, '_fd_links', recording)
+    assert sock_diag.socket_owners(set([1001, 1002]), proc_root=proc) == {1001: (7, 'nginx'), 1002: (7, 'nginx')}
+    assert walked == ['%s/3/fd' % proc, '%s/7/fd' % proc]
+
+    del walked[:]
+    # 1003 only pid 30 holds: the walk reads every process up to it, and a socket no one
+    # holds (1004) makes it read them all and leaves that one out.
+    owners = sock_diag.socket_owners(set([1002, 1003, 1004]), proc_root=proc)
+    assert owners == {1002: (7, 'nginx'), 1003: (30, 'sshd')}
+    assert walked == ['%s/%d/fd' % (proc, pid) for pid in (3, 7, 12, 30, 40)]
+
+
+def test_owner_walk_follows_the_pids_it_is_given_and_wants_nothing_for_nothing(tmp_path):
+    proc = fake_proc(tmp_path, {
+        7: ('nginx', {3: 'socket:[1001]'}),
+        12: ('worker', {5: 'socket:[1001]'}),
+    })
+    assert sock_diag.socket_owners(set([1001]), proc_root=proc, pids=[12]) == {1001: (12, 'worker')}
+    assert sock_diag.socket_owners(set(), proc_root=proc) == {}
+    assert sock_diag.socket_owners(set([1001]), proc_root=str(tmp_path / 'no-such-proc')) == {}
+
+
+def listener_message(family, address, port, inode, state=sock_diag.TCP_LISTEN, attributes=b''):
+    body = sock_diag.INET_DIAG_MSG.pack(family, state, 0, 0, struct.pack('>H', port), b'\0\0',
+                                        address.ljust(16, b'\0'), b'\0' * 16, 0, 0, 0, 0, 1, 511, 0, inode)
+    body += attributes
+    return sock_diag.NLMSGHDR.pack(sock_diag.NLMSGHDR.size + len(body), sock_diag.SOCK_DIAG_BY_FAMILY, 2, 1, 0) + body
+
+
+def test_the_fast_listener_loop_on_both_families_and_every_port_byte_in_one_answer():
+    loopback6 = b'\0' * 15 + b'\1'
+    data = b''.join([listener_message(sock_diag.AF_INET, b'\x7f\0\0\1', 65535, 1),
+                     listener_message(sock_diag.AF_INET6, loopback6, 256, 2),
+                     listener_message(sock_diag.AF_INET, b'\x7f\0\0\1', 1, 3),
+                     # The same 16 bytes as an IPv4 source and as an IPv6 one are two addresses.
+                     listener_message(sock_diag.AF_INET6, b'\x7f\0\0\1', 255, 4)])
+    fast = sock_diag.parse_messages(data)
+    assert fast == sock_diag.parse_messages(data, functools.partial(sock_diag.parse_diag_msg))
+    assert [(item['family'], item['address'], item['port']) for item in fast[0]] == [
+        ('ipv4', '127.0.0.1', 65535), ('ipv6', '::1', 256), ('ipv4', '127.0.0.1', 1), ('ipv6', '7f00:1::', 255)]
+
+
+def test_the_fast_listener_loop_where_the_messages_change_length_or_are_not_listeners():
+    # The kernel sends a dump's messages at one length; a message with another attribute, one not
+    # in LISTEN, a padded length and the closing NLMSG_DONE are all read as message by message.
+    shutdown = sock_diag.RTATTR.pack(5, 8) + b'\0\0\0\0'
+    done = sock_diag.NLMSGHDR.pack(20, sock_diag.NLMSG_DONE, 2, 1, 0) + b'\0' * 4
+    data = b''.join([listener_message(sock_diag.AF_INET, b'\x7f\0\0\1', 80, 1, attributes=shutdown),
+                     listener_message(sock_diag.AF_INET, b'\x7f\0\0\2', 81, 2, attributes=shutdown),
+                     listener_message(sock_diag.AF_INET, b'\x7f\0\0\3', 82, 3, state=1, attributes=shutdown),
+                     listener_message(sock_diag.AF_INET, b'\x7f\0\0\4', 83, 4),
+                     listener_message(sock_diag.AF_INET, b'\x7f\0\0\5', 84, 5, attributes=shutdown),
+                     done])
+    fast = sock_diag.parse_messages(data)
+    assert fast == sock_diag.parse_messages(data, functools.partial(sock_diag.parse_diag_msg))
+    assert fast[1] and [item['inode'] for item in fast[0]] == [1, 2, 4, 5]
+    # A message running past the answer is refused wherever it is.
+    for cut in (len(data) - 30, len(data) - len(done) - 10):
+        with pytest.raises(sock_diag.NetlinkError):
+            sock_diag.parse_messages(data[:cut])
