@@ -18,7 +18,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(('stage', 'variables', 'limit', 'services',
+    _VALID_ARGS = frozenset(('stage', 'variables', 'limit', 'services', 'template_paths',
                              'changed_configs', 'changed_templates'))
 
     def run(self, tmp=None, task_vars=None):
@@ -40,7 +40,9 @@ class ActionModule(ActionBase):
                 tuning = _plan.plan_tuning(variables, facts, check_mode=bool(self._play_context.check_mode))
                 _plan.check_services(variables, facts, catalogue)
                 _plan.config_files(variables, facts, catalogue)
+                _plan.check_templates(variables, args.get('template_paths') or [])
                 result['tuning'] = tuning
+                result['work'] = _plan.work(variables, facts, tuning)
                 warnings = tuning['warnings']
             elif stage == 'services':
                 planned = _plan.plan_services(variables, facts, catalogue, args.get('limit'))

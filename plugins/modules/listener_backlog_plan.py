@@ -37,6 +37,10 @@ options:
     description: The role's variables, without their C(listener_backlog_) prefix.
     type: dict
     required: true
+  template_paths:
+    description: Where the role's template task looks for a template's C(src) (stage C(check) checks each is there).
+    type: list
+    elements: str
   limit:
     description: The kernel limit the services are planned with (stage C(services)).
     type: int
@@ -84,6 +88,12 @@ tuning:
     - Stage C(check) - whether to tune (C(tune)), whether the knob is read-only (C(readonly)), the sysctl C(file),
       the C(limit) the services are planned with in check mode, and per knob (C(sysctls)) its C(key), C(value),
       C(line), and whether the file (C(write_file)) and the running kernel (C(set_live)) need it.
+  returned: stage check
+  type: dict
+work:
+  description:
+    - Stage C(check) - which parts of the role have anything to do (C(local_fact), C(tune), C(namespaces),
+      C(services)) and whether any has (C(any)); the role runs nothing more on a host where none has.
   returned: stage check
   type: dict
 files:

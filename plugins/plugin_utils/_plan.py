@@ -127,6 +127,36 @@ def plan_tuning(variables, facts, check_mode=False):
     return plan
 
 
+def work(variables, facts, tuning, check_mode=False):
+    """Which parts of the role have anything to do on this host: a run where none has runs nothing more.
+
+    ``tuning``: plan_tuning's answer.  Namespaces: only those below the limit set are warned about
+    or raised (namespace_fixes); templates are always rendered (their result is only known by rendering).
+    """
+    from ansible_collections.netstack.backlog.plugins.filter.namespace_fixes import namespace_fixes
+
+    low = []
+    if tuning['tune'] and variables.get('namespaces', 'warn') != 'ignore' and facts.get('listener_backlog_namespaces'):
+        low = namespace_fixes(facts['listener_backlog_namespaces'], _integer(variables.get('somaxconn')))
+    parts = {
+        'local_fact': variables.get('local_fact') in ('present', 'absent'),
+        'tune': any(entry['write_file'] or entry['set_live'] for entry in tuning['sysctls']),
+        'namespaces': bool(low),
+        'services': bool(variables.get('services') or variables.get('templates')),
+    }
+    parts['any'] = any(parts.values())
+    return parts
+
+
+def check_templates(variables, search_paths):
+    """Check that each template's source can be found where the role's template task looks."""
+    for index, template in enumerate(variables.get('templates') or []):
+        if not any(os.path.isfile(os.path.join(directory, template['src'])) for directory in search_paths) and \
+                not os.path.isfile(template['src']):
+            raise PlanError('listener_backlog_templates[%d].src: %s was not found (looked in %s).'
+                            % (index, template['src'], ', '.join(search_paths)))
+
+
 def boot_warnings(state, keys, tuning):
     """The files read after ours at boot that set the same keys, each named with its fix.
 

@@ -26,7 +26,7 @@ import os
 from ansible.plugins.callback import CallbackBase
 
 CONTROLLER_ONLY = {'set_fact', 'assert', 'fail', 'debug', 'meta', 'include_tasks', 'import_tasks', 'include_role',
-                   'listener_backlog_plan', 'warn'}
+                   'validate_argument_spec', 'listener_backlog_plan', 'warn'}
 
 
 class CallbackModule(CallbackBase):

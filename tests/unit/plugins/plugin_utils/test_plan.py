@@ -364,3 +364,38 @@ def test_the_prediction_agrees_with_the_edit_itself(name, tmp_path):
             edited = ''.join(edited)
         assert _plan.edit_changes(edit, matching, 4096) is (edited != text), (name, matching)
         assert _plan.edit_changes(edit, edited.splitlines(True), 4096) is False, (name, edited)
+
+
+def test_a_converged_host_has_no_work_and_each_part_says_when_it_has():
+    facts = debian12()
+    facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn = 128'}
+    variables = {'somaxconn': 128, 'namespaces': 'warn'}
+    assert _plan.work(variables, facts, _plan.plan_tuning(variables, facts)) == {
+        'local_fact': False, 'tune': False, 'namespaces': False, 'services': False, 'any': False}
+    raised = dict(variables, somaxconn=4096)
+    assert _plan.work(raised, facts, _plan.plan_tuning(raised, facts))['tune'] is True
+    assert _plan.work(dict(variables, local_fact='absent'), facts, _plan.plan_tuning(variables, facts))['any'] is True
+    assert _plan.work(dict(variables, templates=[{'src': 'a.j2', 'dest': '/a'}]), facts,
+                      _plan.plan_tuning(variables, facts))['services'] is True
+
+
+def test_a_namespace_below_the_limit_set_is_work_unless_ignored():
+    facts = debian12()
+    facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn = 128'}
+    facts['listener_backlog_namespaces'] = [
+        {'id': 4026532281, 'current': False, 'name': None, 'pids': [4121], 'container': None,
+         'listener_backlog': 64, 'listener_backlog_info': {}, 'error': None}]
+    variables = {'somaxconn': 128, 'namespaces': 'warn'}
+    assert _plan.work(variables, facts, _plan.plan_tuning(variables, facts))['namespaces'] is True
+    ignored = dict(variables, namespaces='ignore')
+    assert _plan.work(ignored, facts, _plan.plan_tuning(ignored, facts))['namespaces'] is False
+
+
+def test_a_template_source_must_be_found_where_the_template_task_looks(tmp_path):
+    (tmp_path / 'templates').mkdir()
+    (tmp_path / 'templates' / 'listen.conf.j2').write_text('listen 80;\n')
+    paths = [str(tmp_path / 'templates'), str(tmp_path)]
+    _plan.check_templates({'templates': [{'src': 'listen.conf.j2', 'dest': '/etc/x'}]}, paths)
+    with pytest.raises(_plan.PlanError, match=r'listener_backlog_templates\[1\]\.src: missing.j2 was not found'):
+        _plan.check_templates({'templates': [{'src': 'listen.conf.j2', 'dest': '/a'}, {'src': 'missing.j2', 'dest': '/b'}]},
+                              paths)
