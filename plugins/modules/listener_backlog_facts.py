@@ -100,7 +100,10 @@ options:
     version_added: 1.1.0
     suboptions:
       path:
-        description: The file.
+        description:
+          - The file. A path with wildcards (C(*), C(?), C([)) stands for every file it matches (shell-style, sorted) -
+            one entry per match, each with RV(ansible_facts.ansible_listener_backlog_files[].pattern) set to this path;
+            with no match, one entry for the path itself, which does not exist.
         type: path
         required: true
       patterns:
@@ -377,7 +380,11 @@ ansible_facts:
       elements: dict
       contains:
         path:
-          description: The file, as given.
+          description: The file, as given or as a wildcard path matched it.
+          type: str
+          returned: always
+        pattern:
+          description: The wildcard path it matched, or null for a path given without wildcards.
           type: str
           returned: always
         exists:
@@ -552,6 +559,7 @@ ansible_facts:
 '''
 
 import functools
+import glob
 import os
 import re
 import stat
@@ -800,6 +808,16 @@ def read_namespace(params, release, run_command, inode, pids):
 
 
 MAX_MATCHED_FILE = 1024 * 1024
+# What makes a path a shell-style pattern for glob.glob.
+WILDCARDS = re.compile(r'[*?[]')
+
+
+def read_files(path, patterns):
+    """matching_lines of ``path``, or of every file a wildcard ``path`` matches (each naming the pattern)."""
+    if not WILDCARDS.search(path):
+        return [dict(matching_lines(path, patterns), pattern=None)]
+    found = [dict(matching_lines(match, patterns), pattern=path) for match in sorted(glob.glob(path))]
+    return found or [dict(matching_lines(path, patterns), pattern=path)]
 
 
 def matching_lines(path, patterns):
@@ -905,8 +923,8 @@ def main():
 
     if params['files'] is not None:
         try:
-            facts['ansible_listener_backlog_files'] = [matching_lines(entry['path'], entry['patterns'])
-                                                       for entry in params['files']]
+            facts['ansible_listener_backlog_files'] = [found for entry in params['files']
+                                                       for found in read_files(entry['path'], entry['patterns'])]
         except re.error as exc:
             module.fail_json(msg='files: a pattern is not a regular expression: %s' % exc)
     if params['tuning'] is not None:

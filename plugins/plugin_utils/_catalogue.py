@@ -11,7 +11,9 @@ role's argument spec lists the same names (a unit test holds them equal).  Per e
     regular expression matched at the start of listener_backlog_listeners[].process), per OS
     family (ansible_facts.os_family), with ``default`` for any other;
   config: the file holding the directive, per OS family (no default: an unknown family needs
-    the user's ``config``);
+    the user's ``config``); a wildcard path stands for the one file installed that it matches;
+  version: where a name carries a release (PHP-FPM), a regular expression whose group reads it
+    from the config file's path; {version} in service, validate and log stands for it;
   edit: how the backlog is written.  kind line: one line (ansible.builtin.lineinfile: regexp,
     line, insertafter); kind replace: regular expression edits applied in order
     (ansible.builtin.replace).  {backlog} stands for the number;
@@ -133,19 +135,21 @@ CATALOGUE = {
         'log': {'default': '/var/log/apache2/error.log', 'RedHat': '/var/log/httpd/error_log'},
     },
     'php_fpm': {
-        # Debian 12's PHP 8.2; set service and config for another PHP version.
-        'service': {'default': 'php8.2-fpm', 'RedHat': 'php-fpm'},
+        # Debian packages each PHP release apart (PHP 8.2 in Debian 12, 8.4 in 13): the pool found
+        # under /etc/php/*/ names the version, and {version} stands for it in the names below.
+        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm'},
         'process': {'default': '^php-fpm'},
-        'config': {'Debian': '/etc/php/8.2/fpm/pool.d/www.conf', 'RedHat': '/etc/php-fpm.d/www.conf'},
+        'config': {'Debian': '/etc/php/*/fpm/pool.d/www.conf', 'RedHat': '/etc/php-fpm.d/www.conf'},
+        'version': r'^/etc/php/([0-9][^/]*)/',
         'edit': {'kind': 'line', 'regexp': r'^;?[ \t]*listen\.backlog[ \t]*=', 'line': 'listen.backlog = {backlog}',
                  'insertafter': r'^listen[ \t]*='},
         # Debian's stock pool listens on a unix socket, which takes listen.backlog too.
         'unix': True,
         # php-fpm -t reads a pool file on its own.
-        'validate': {'default': 'php-fpm8.2 -t -y %s', 'RedHat': 'php-fpm -t -y %s'},
+        'validate': {'default': 'php-fpm{version} -t -y %s', 'RedHat': 'php-fpm -t -y %s'},
         # A reload (USR2) re-executes the master, which inherits the open socket: old backlog.
         'apply': 'restart',
-        'log': {'default': '/var/log/php8.2-fpm.log', 'RedHat': '/var/log/php-fpm/error.log'},
+        'log': {'default': '/var/log/php{version}-fpm.log', 'RedHat': '/var/log/php-fpm/error.log'},
     },
     'mariadb': {
         'service': {'default': 'mariadb'},

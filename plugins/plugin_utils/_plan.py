@@ -21,6 +21,8 @@ from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog
 
 INTEGER = re.compile(r'^-?[0-9]+$')
+# What makes a path a shell-style pattern (the fact module expands it with glob).
+WILDCARDS = re.compile(r'[*?[]')
 
 
 class PlanError(Exception):
@@ -229,12 +231,25 @@ def config_paths(variables, facts, catalogue):
 
 
 def config_files(variables, facts, catalogue):
-    """Each managed service's config file as the fact module found it (``files``), checked to exist."""
-    found = dict((entry['path'], entry) for entry in facts.get('listener_backlog_files') or [])
+    """Each managed service's config file as the fact module found it (``files``), checked to exist.
+
+    A wildcard path (PHP-FPM's /etc/php/*/fpm/pool.d/www.conf) must match exactly one file: with
+    none the service is not installed, with several the user says which (``config``).
+    """
+    read = facts.get('listener_backlog_files') or []
+    found = dict((entry['path'], entry) for entry in read if not entry.get('pattern'))
     files = []
     for index, (service, path) in enumerate(zip(variables.get('services') or [],
                                                 config_paths(variables, facts, catalogue))):
         entry = found.get(path)
+        if WILDCARDS.search(path):
+            matches = [each for each in read if each.get('pattern') == path and each.get('exists')]
+            if len(matches) > 1:
+                raise PlanError(
+                    'listener_backlog_services[%d].config (%s): %d files match %s (%s); set config to the one to '
+                    'manage.' % (index, service['name'], len(matches), path,
+                                 ', '.join(each['path'] for each in matches)))
+            entry = matches[0] if matches else next((each for each in read if each.get('pattern') == path), None)
         if entry is None:
             raise PlanError('listener_backlog_services[%d].config (%s): %s was not read; the facts must come from '
                             'listener_backlog_facts with the files the planner asked for' % (index, service['name'], path))
@@ -288,6 +303,22 @@ def expected_backlogs(variables, facts, catalogue):
     return expected
 
 
+def release_of(entry, path, index, name):
+    """The release a config file's path names, for an entry whose names carry one (PHP-FPM), else None."""
+    if 'version' not in entry:
+        return None
+    match = re.search(entry['version'], path)
+    if not match:
+        raise PlanError('listener_backlog_services[%d].config (%s): which release %s belongs to cannot be read from '
+                        'its path (expected one that matches %s); set config to the pool under /etc/php/VERSION/, '
+                        'or service as well as config.' % (index, name, path, entry['version']))
+    return match.group(1)
+
+
+def _release(text, version):
+    return text.replace('{version}', version) if version is not None else text
+
+
 def plan_services(variables, facts, catalogue, limit):
     """Each managed service's config, edit, validator, backlog and way of applying it.
 
@@ -303,6 +334,9 @@ def plan_services(variables, facts, catalogue, limit):
     for index, (service, stat) in enumerate(zip(variables.get('services') or [], stats)):
         name = service['name']
         entry = catalogue[name]
+        config = stat['lnk_source'] if stat.get('islnk') else stat['path']
+        names = [_pick(entry[key], family) for key in ('service', 'validate', 'log')]
+        version = release_of(entry, stat['path'], index, name) if any('{version}' in each for each in names) else None
         explicit = service.get('backlog') is not None
         requested = _integer(service['backlog']) if explicit else int(limit)
         # What the kernel grants, and no more than the service itself takes (MariaDB: 65535).
@@ -318,14 +352,14 @@ def plan_services(variables, facts, catalogue, limit):
             'requested': requested,
             'backlog': backlog,
             # A symbolic link (Debian's sites-enabled) is edited where it points, so it stays a link.
-            'config': stat['lnk_source'] if stat.get('islnk') else stat['path'],
-            'service': service.get('service') or _pick(entry['service'], family),
+            'config': config,
+            'service': service.get('service') or _release(_pick(entry['service'], family), version),
             'process': _pick(entry['process'], family),
             # Whether its unix-domain listeners take the backlog too (php-fpm, MariaDB: yes).
             'unix': bool(entry.get('unix', False)),
-            'validate': _pick(entry['validate'], family),
+            'validate': _release(_pick(entry['validate'], family), version),
             'apply': service.get('restart') or entry['apply'],
-            'log': _pick(entry['log'], family),
+            'log': _release(_pick(entry['log'], family), version),
             'edit': entry['edit'],
             # Whether the edit may change the file; a run with nothing to change runs no edit.
             'edit_needed': edit_changes(entry['edit'], stat.get('lines'), backlog),

@@ -112,3 +112,25 @@ def test_skip_unsupported_leaves_out_what_the_system_cannot_give(monkeypatch, op
     assert isinstance(outcome, ExitJson), outcome.args
     facts = outcome.args[0]['ansible_facts']
     assert sorted(facts) == ['ansible_listener_backlog', 'ansible_listener_backlog_info']
+
+
+def test_files_returns_only_matching_lines_and_expands_wildcards(monkeypatch, tmp_path):
+    for release, text in (('8.2', '[www]\nlisten = /run/php/php8.2-fpm.sock\n;listen.backlog = 511\npm.max = 5\n'),
+                          ('8.4', '[www]\nlisten = 127.0.0.1:9000\nlisten.backlog = 4096')):
+        pool = tmp_path / 'php' / release / 'www.conf'
+        pool.parent.mkdir(parents=True)
+        pool.write_text(text)
+    (tmp_path / 'link.conf').symlink_to(tmp_path / 'php' / '8.4' / 'www.conf')
+    host(monkeypatch, 'Linux', {'/proc/sys/net/core/somaxconn': '4096\n'})
+    patterns = [r'^;?[ \t]*listen\.backlog[ \t]*=']
+    wanted = [{'path': str(tmp_path / 'php' / '*' / 'www.conf'), 'patterns': patterns},
+              {'path': str(tmp_path / 'link.conf'), 'patterns': patterns},
+              {'path': str(tmp_path / 'none' / '*.conf'), 'patterns': patterns}]
+    outcome = run_module(monkeypatch, facts_module.main, {'files': wanted}, lambda argv, env: (1, '', ''))
+    found = outcome.args[0]['ansible_facts']['ansible_listener_backlog_files']
+    assert [(entry['path'], entry['pattern'], entry['exists'], entry['lines']) for entry in found] == [
+        (str(tmp_path / 'php' / '8.2' / 'www.conf'), wanted[0]['path'], True, [';listen.backlog = 511\n']),
+        (str(tmp_path / 'php' / '8.4' / 'www.conf'), wanted[0]['path'], True, ['listen.backlog = 4096']),
+        (str(tmp_path / 'link.conf'), None, True, ['listen.backlog = 4096']),
+        (wanted[2]['path'], wanted[2]['path'], False, None)]
+    assert found[2]['islnk'] and found[2]['lnk_source'] == str(tmp_path / 'php' / '8.4' / 'www.conf')

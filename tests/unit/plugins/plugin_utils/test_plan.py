@@ -48,12 +48,25 @@ def bsd_facts(system, key_fixture, release='14.1-RELEASE', files=None):
             'listener_backlog_tuning': state}
 
 
+# What Debian's php-fpm package installs: one pool per PHP release (8.2 in Debian 12, 8.4 in 13).
+PHP_POOL = '/etc/php/{}/fpm/pool.d/www.conf'
+
+
 def with_files(facts, *entries):
-    """``facts`` with the fact module's ``files`` answer: (path, lines or None[, lnk_source]) per file."""
+    """``facts`` with the fact module's ``files`` answer: (path, lines or None[, lnk_source]) per file.
+
+    A wildcard path is answered as the module does, with the file it matches on Debian 12
+    (PHP 8.2's pool) naming it as its ``pattern``.
+    """
     facts = copy.deepcopy(facts)
-    facts['listener_backlog_files'] = [
-        {'path': entry[0], 'exists': True, 'lines': entry[1], 'islnk': len(entry) > 2,
-         'lnk_source': entry[2] if len(entry) > 2 else None} for entry in entries]
+    answer = []
+    for entry in entries:
+        path, pattern = entry[0], None
+        if _plan.WILDCARDS.search(path):
+            path, pattern = PHP_POOL.format('8.2'), path
+        answer.append({'path': path, 'pattern': pattern, 'exists': True, 'lines': entry[1], 'islnk': len(entry) > 2,
+                       'lnk_source': entry[2] if len(entry) > 2 else None})
+    facts['listener_backlog_files'] = answer
     return facts
 
 
@@ -177,9 +190,12 @@ def test_every_catalogue_service_resolves_on_every_family_it_knows(name, family)
     assert config in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
     planned = _plan.plan_services(variables, with_files(facts, (config, [])), CATALOGUE, 4096)['services'][0]
     entry = CATALOGUE[name]
-    assert planned['config'] == config
-    assert planned['service'] == entry['service'].get(family, entry['service']['default'])
-    assert planned['validate'] == entry['validate'].get(family, entry['validate']['default'])
+    release = '8.2' if _plan.WILDCARDS.search(config) else None
+    assert planned['config'] == (PHP_POOL.format(release) if release else config)
+    for key in ('service', 'validate', 'log'):
+        named = entry[key].get(family, entry[key]['default'])
+        assert planned[key] == (named.replace('{version}', release) if release else named), key
+        assert '{version}' not in planned[key]
     assert planned['edit'] == entry['edit']
     assert planned['backlog'] == min(4096, entry.get('max_backlog', 4096))
 
@@ -399,3 +415,43 @@ def test_a_template_source_must_be_found_where_the_template_task_looks(tmp_path)
     with pytest.raises(_plan.PlanError, match=r'listener_backlog_templates\[1\]\.src: missing.j2 was not found'):
         _plan.check_templates({'templates': [{'src': 'listen.conf.j2', 'dest': '/a'}, {'src': 'missing.j2', 'dest': '/b'}]},
                               paths)
+
+
+def php(facts, *releases, **service):
+    """Debian facts where the php-fpm pools of ``releases`` are installed."""
+    facts = copy.deepcopy(facts)
+    pattern = CATALOGUE['php_fpm']['config']['Debian']
+    facts['listener_backlog_files'] = [
+        {'path': PHP_POOL.format(release), 'pattern': pattern, 'exists': True, 'islnk': False, 'lnk_source': None,
+         'lines': []} for release in releases] or [
+        {'path': pattern, 'pattern': pattern, 'exists': False, 'islnk': False, 'lnk_source': None, 'lines': None}]
+    variables = {'services': [dict({'name': 'php_fpm'}, **service)]}
+    return variables, facts
+
+
+def test_the_installed_php_release_names_the_service_its_check_and_its_log():
+    variables, facts = php(debian12(), '8.4')
+    planned = _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]
+    assert (planned['config'], planned['service'], planned['validate'], planned['log']) == (
+        '/etc/php/8.4/fpm/pool.d/www.conf', 'php8.4-fpm', 'php-fpm8.4 -t -y %s', '/var/log/php8.4-fpm.log')
+
+
+def test_no_php_release_or_several_are_said_clearly():
+    variables, facts = php(debian12())
+    with pytest.raises(_plan.PlanError, match=r'\[0\]\.config \(php_fpm\): /etc/php/\*/fpm/pool.d/www.conf does not '
+                                              r'exist; install the service first'):
+        _plan.config_files(variables, facts, CATALOGUE)
+    variables, facts = php(debian12(), '8.2', '8.4')
+    with pytest.raises(_plan.PlanError, match=r'2 files match /etc/php/\*/fpm/pool.d/www.conf '
+                                              r'\(/etc/php/8.2/fpm/pool.d/www.conf, /etc/php/8.4/fpm/pool.d/www.conf\); '
+                                              r'set config to the one to manage'):
+        _plan.config_files(variables, facts, CATALOGUE)
+
+
+def test_a_pool_given_by_the_user_names_its_release_or_says_why_it_cannot():
+    facts = with_files(debian12(), (PHP_POOL.format('8.3'), []), ('/srv/php/www.conf', []))
+    variables = {'services': [{'name': 'php_fpm', 'config': PHP_POOL.format('8.3')}]}
+    assert _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]['service'] == 'php8.3-fpm'
+    elsewhere = {'services': [{'name': 'php_fpm', 'config': '/srv/php/www.conf'}]}
+    with pytest.raises(_plan.PlanError, match=r'which release /srv/php/www.conf belongs to cannot be read'):
+        _plan.plan_services(elsewhere, facts, CATALOGUE, 4096)
