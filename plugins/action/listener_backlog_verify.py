@@ -35,6 +35,18 @@ class ActionModule(ActionBase):
             'ansible_listener_backlog_unix_listeners', [])
         return facts, listeners
 
+    @staticmethod
+    def _listeners_of(entry, listeners):
+        pattern = re.compile(entry['process'])
+        return [listener for listener in listeners if pattern.match(listener.get('process') or '')
+                and (entry.get('unix', True) or 'path' not in listener)]
+
+    def _running(self, entries):
+        """The entries with a process running on the host (``ps -A -o comm=``, POSIX)."""
+        found = self._low_level_execute_command('ps -A -o comm=')
+        names = [line.strip() for line in (found.get('stdout') or '').splitlines() if line.strip()]
+        return [entry for entry in entries if any(re.match(entry['process'], name) for name in names)]
+
     def _log_tail(self, path):
         found = self._low_level_execute_command('tail -n 20 %s' % shlex.quote(path))
         lines = (found.get('stdout') or '').strip().splitlines()
@@ -67,9 +79,23 @@ class ActionModule(ActionBase):
         result['changed'] = False
         result['ansible_facts'] = facts
         result['pending'] = backlog_mismatches(listeners, held)
+        warnings = []
         if result['pending']:
-            result['warnings'] = ['waiting for a restart (listener_backlog_restart is false): %s'
-                                  % '; '.join(result['pending'])]
+            warnings.append('waiting for a restart (listener_backlog_restart is false): %s'
+                            % '; '.join(result['pending']))
+        if problems:
+            # A service that runs but listens nowhere (Debian's stock haproxy.cfg has no frontend)
+            # has nothing to verify: said as such, while one that is not running stays a failure.
+            quiet = [entry for entry in checked if not self._listeners_of(entry, listeners)]
+            running = self._running(quiet) if quiet else []
+            for entry in running:
+                warnings.append('%s runs but has no listener of its own (no process matching %s listens): its '
+                                'configuration defines none, so there is nothing to verify; it gets its backlog when '
+                                'it listens.' % (entry['name'], entry['process']))
+            if running:
+                problems = backlog_mismatches(listeners, [entry for entry in checked if entry not in running])
+        if warnings:
+            result['warnings'] = warnings
         if problems:
             # A daemon that forks before it binds (Redis) fails after its init script said it
             # started: its own words are in its log.

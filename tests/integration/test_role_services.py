@@ -281,6 +281,29 @@ def test_verification_names_service_address_port_expected_and_granted(host, run_
     assert 'Unknown error' not in process.stdout + process.stderr
 
 
+def test_haproxy_on_debians_stock_config_runs_without_a_listener_and_is_named_not_failed(host, run_role):
+    """Debian's haproxy.cfg has defaults and a stats socket but no frontend: HAProxy runs and listens on no port."""
+    variables = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{'name': 'haproxy'}],
+                 'listener_backlog_verify_timeout': 2}
+    process, tasks, changed = run_role(variables)
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert '\tbacklog 4096' in host.read(SERVICES['haproxy'].config)
+    assert host.run('sh', '-c', 'kill -0 $(cat /run/haproxy.pid)', check=False).returncode == 0, 'haproxy runs'
+    warnings = ' '.join(w for task in tasks for w in task['result'].get('warnings', []))
+    assert 'haproxy runs but has no listener of its own' in warnings, warnings
+    process, tasks, changed = run_role(variables)
+    assert process.returncode == 0 and changed == [], (changed, process.stdout)
+
+    # Stopped, and unable to start (its config names a user that does not exist): a failure in its own words.
+    host.run('service', 'haproxy', 'stop', check=False)
+    config = host.read(SERVICES['haproxy'].config)
+    host.write(SERVICES['haproxy'].config, config.replace('\tuser haproxy', '\tuser no-such-user'))
+    process, tasks, changed = run_role(variables)
+    assert process.returncode != 0
+    message = failure_message(tasks)
+    assert 'no-such-user' in message or 'haproxy: no listener' in message, message
+
+
 def test_without_restarts_configs_are_written_reloads_happen_and_restarts_wait(host, run_role):
     host.run('service', 'redis-server', 'start')
     host.run('service', 'nginx', 'start')

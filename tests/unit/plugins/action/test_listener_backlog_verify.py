@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""listener_backlog_verify's decisions, with the host's answers fed in.
+
+The fact module's answer and the commands' output are what the real ones return (their end to end
+use is in tests/integration/test_role_services.py); what is checked here is what the action makes
+of them: pass, fail once with the reason and the log, pending, or a service that listens nowhere.
+"""
+
+from __future__ import annotations
+
+from ansible.playbook.task import Task
+
+from ansible_collections.netstack.backlog.plugins.action import listener_backlog_verify as action
+
+REDIS = {'name': 'redis', 'process': '^redis-server', 'backlog': 4096, 'unix': False,
+         'log': '/var/log/redis/redis-server.log'}
+HAPROXY = {'name': 'haproxy', 'process': '^haproxy', 'backlog': 4096, 'unix': False, 'log': '/var/log/haproxy.log'}
+
+
+class FakeShell(object):
+    tmpdir = None
+
+
+class FakeConnection(object):
+    _shell = FakeShell()
+
+
+def run(args, listeners, commands=None):
+    task = Task.load({'action': {'module': 'netstack.backlog.listener_backlog_verify', 'args': args}})
+    plugin = action.ActionModule(task, FakeConnection(), play_context=None, loader=None, templar=None,
+                                 shared_loader_obj=None)
+    ran = []
+
+    def execute_module(module_name=None, module_args=None, task_vars=None, **kwargs):
+        ran.append(module_name)
+        return {'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
+
+    def low_level(command, **kwargs):
+        ran.append(command)
+        return {'rc': 0, 'stdout': (commands or {}).get(command.split()[0], ''), 'stderr': ''}
+
+    plugin._execute_module = execute_module
+    plugin._low_level_execute_command = low_level
+    plugin._remove_tmp_path = lambda path: None
+    return plugin.run(task_vars={}), ran
+
+
+def redis_listener(backlog):
+    return {'address': '127.0.0.1', 'port': 6379, 'family': 'ipv4', 'backlog': backlog, 'queued': 0, 'pid': 7,
+            'process': 'redis-server'}
+
+
+def test_right_listeners_pass_in_one_read():
+    result, ran = run({'expected': [REDIS], 'timeout': 0}, [redis_listener(4096)])
+    assert not result.get('failed') and ran == ['netstack.backlog.listener_backlog_facts']
+
+
+def test_a_listener_off_fails_once_with_the_reason_and_the_services_log():
+    result, ran = run({'expected': [REDIS], 'timeout': 0}, [redis_listener(128)],
+                      {'tail': "# WARNING: The TCP backlog setting of 4096 cannot be enforced\n"})
+    assert result['failed'] is True
+    assert result['msg'] == ('Verification failed after 0 s: redis on 127.0.0.1:6379: expected backlog 4096, the kernel '
+                             "granted 128 (redis's log /var/log/redis/redis-server.log ends: # WARNING: The TCP backlog "
+                             'setting of 4096 cannot be enforced)')
+
+
+def test_services_that_wait_for_a_restart_are_pending_not_failed():
+    pending = [{'service': 'redis-server', 'names': ['redis'], 'state': 'restarted', 'reason': 'x'}]
+    result, ran = run({'expected': [REDIS], 'pending': pending, 'timeout': 0}, [redis_listener(128)])
+    assert not result.get('failed')
+    assert result['pending'] == ['redis on 127.0.0.1:6379: expected backlog 4096, the kernel granted 128']
+    assert result['warnings'][0].startswith('waiting for a restart (listener_backlog_restart is false): redis on')
+
+
+def test_a_service_running_with_no_listener_is_named_one_not_running_fails():
+    result, ran = run({'expected': [HAPROXY], 'timeout': 0}, [], {'ps': 'systemd\nhaproxy\nsshd\n'})
+    assert not result.get('failed'), result
+    assert result['warnings'][0].startswith('haproxy runs but has no listener of its own')
+    result, ran = run({'expected': [HAPROXY], 'timeout': 0}, [], {'ps': 'systemd\nsshd\n'})
+    assert result['failed'] is True and 'haproxy: no listener' in result['msg']
