@@ -42,9 +42,17 @@ class ActionModule(ActionBase):
                 and (entry.get('unix', True) or 'path' not in listener)]
 
     def _running(self, entries):
-        """The entries with a process running on the host (``ps -A -o comm=``, POSIX)."""
-        found = self._low_level_execute_command('ps -A -o comm=')
-        names = [line.strip() for line in (found.get('stdout') or '').splitlines() if line.strip()]
+        """The entries with a process running on the host (``ps -A -o stat= -o comm=``: Linux, the BSDs, macOS).
+
+        A zombie is not running: a daemon that forked and failed to bind (Redis) stays one until
+        its parent reaps it.
+        """
+        found = self._low_level_execute_command('ps -A -o stat= -o comm=')
+        names = []
+        for line in (found.get('stdout') or '').splitlines():
+            fields = line.split(None, 1)
+            if len(fields) == 2 and not fields[0].startswith('Z'):
+                names.append(fields[1].strip())
         return [entry for entry in entries if any(re.match(entry['process'], name) for name in names)]
 
     def _log_tail(self, path):

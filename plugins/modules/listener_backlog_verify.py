@@ -18,8 +18,9 @@ description:
     second, until each expected service's listeners have their backlog or O(timeout) passes.
   - On failure it says, once, every listener that is off (service, address, port, expected and granted backlog) and
     the end of each such service's log.
-  - A service with no listener at all whose process runs (C(ps -A -o comm=)), such as HAProxy with a configuration that
-    defines no frontend, is a warning naming it, not a failure; one that is not running stays a failure.
+  - A service with no listener at all whose process runs (C(ps -A -o stat= -o comm=), zombies left out), such as
+    HAProxy with a configuration that defines no frontend, is a warning naming it, not a failure; one that is not
+    running stays a failure.
   - The role C(netstack.backlog.listener_backlog) runs it after its restarts.
   - An action plugin that runs the fact module on the host; its facts are those of the last read.
 options:

@@ -77,8 +77,14 @@ def test_services_that_wait_for_a_restart_are_pending_not_failed():
 
 
 def test_a_service_running_with_no_listener_is_named_one_not_running_fails():
-    result, ran = run({'expected': [HAPROXY], 'timeout': 0}, [], {'ps': 'systemd\nhaproxy\nsshd\n'})
+    result, ran = run({'expected': [HAPROXY], 'timeout': 0}, [], {'ps': 'Ss   systemd\nSsl  haproxy\nSs   sshd\n'})
     assert not result.get('failed'), result
     assert result['warnings'][0].startswith('haproxy runs but has no listener of its own')
-    result, ran = run({'expected': [HAPROXY], 'timeout': 0}, [], {'ps': 'systemd\nsshd\n'})
+    result, ran = run({'expected': [HAPROXY], 'timeout': 0}, [], {'ps': 'Ss   systemd\nSs   sshd\n'})
     assert result['failed'] is True and 'haproxy: no listener' in result['msg']
+
+
+def test_a_daemon_left_a_zombie_after_failing_to_bind_is_not_running():
+    # Redis forks, the child fails to bind and exits: until reaped it shows as a zombie.
+    result, ran = run({'expected': [REDIS], 'timeout': 0}, [], {'ps': 'S    sleep\nZ    redis-server\n'})
+    assert result['failed'] is True and 'redis: no listener' in result['msg']
