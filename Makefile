@@ -16,7 +16,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo packages test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench
+.PHONY: demo packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -48,15 +48,23 @@ packages:
 # That run leaves out the end-to-end suite the matrix has just run twice: a third run under
 # a controller between the two proved little and cost a quarter of the whole (`make
 # integration` still runs everything with the main controller).
-test: lint docs install-check matrix packages
+test: lint docs install-check rootfs matrix packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration \
 	  $$($(VENV)/bin/python tests/utils/matrix.py --edge-suite-ignores)
 
 units: venv collection
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
 
-integration: venv collection packages
+integration: venv collection packages rootfs
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/integration
+
+# Debian 13 hosts run from a root filesystem debootstrap builds from the mirror apt uses; it is
+# built once and cached outside the tree (tests/integration/rootfs.py), so a second run and a
+# later CI run on the same machine reuse it.
+rootfs: venv
+	@dpkg -s debootstrap >/dev/null 2>&1 || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap; }
+	$(VENV)/bin/python tests/integration/rootfs.py
 
 # ansible-test 2.19 checks every test on Pythons 3.8+; ansible-test 2.16 still knows the
 # target Pythons 2.7, 3.6 and 3.7 this collection's modules run on, so it compiles and

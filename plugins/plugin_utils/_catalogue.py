@@ -82,6 +82,24 @@ CATALOGUE = {
         'apply': 'restart',
         'log': {'default': '/var/log/redis/redis-server.log', 'RedHat': '/var/log/redis/redis.log'},
     },
+    'valkey': {
+        # Redis's fork (Debian 13 on): the same directive, the same check and the same rule.
+        'service': {'default': 'valkey-server'},
+        'process': {'default': '^valkey-server'},
+        'config': {'Debian': '/etc/valkey/valkey.conf'},
+        'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]', 'line': 'tcp-backlog {backlog}',
+                 'insertafter': 'EOF'},
+        # As Redis: parsing the file and refusing to run without a port or a socket means it parsed.
+        'validate': {
+            'default': (
+                'sh -c \'out=$(valkey-server "$1" --port 0 --tls-port 0 --unixsocket "" --daemonize no --logfile "" '
+                '--pidfile "" 2>&1); case $out in *"Configured to not listen anywhere"*) exit 0;; esac; '
+                r'printf "%%s\n" "$out" >&2; exit 1' "' valkey-validate %s"),
+        },
+        # tcp-backlog is immutable at run time, as in Redis, and there is no reload.
+        'apply': 'restart',
+        'log': {'default': '/var/log/valkey/valkey-server.log'},
+    },
     'haproxy': {
         'service': {'default': 'haproxy'},
         'process': {'default': '^haproxy'},

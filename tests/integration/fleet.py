@@ -40,36 +40,32 @@ LogLevel ERROR
 '''
 
 
-class Fleet:
-    """``somaxconns``: one value per host (None keeps the kernel's default for a new namespace)."""
+class SshAccess:
+    """Keys and an sshd config in a directory of this machine, and the Ansible variables that use them.
 
-    def __init__(self, somaxconns, label='fleet'):
+    Each host gets ``sshd -i`` started inside it by the connection's ProxyCommand, with the
+    config its ``install_sshd`` put in place (a host of another release keeps a copy in its own
+    root, where its sshd can read it).
+    """
+
+    def __init__(self, directory):
         if not os.path.exists(SSHD):
             raise RuntimeError('%s not found: install openssh-server (make packages)' % SSHD)
-        self.directory = tempfile.mkdtemp(prefix='nbt-%s-' % label)
-        self.hosts = {}
-        try:
-            self._make_keys()
-            for index, somaxconn in enumerate(somaxconns):
-                name = 'host%03d' % index
-                self.hosts[name] = NamespaceHost(label, somaxconn)
-                self.hosts[name].run('mkdir', '-p', '-m', '755', '/run/sshd')  # sshd's privilege separation
-        except Exception:
-            self.remove()
-            raise
-
-    def _make_keys(self):
+        self.directory = directory
+        self.configs = {}
         for key in ('host_key', 'client_key'):
-            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(self.directory, key)],
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(directory, key)],
                            check=True)
-        shutil.copy(os.path.join(self.directory, 'client_key.pub'), os.path.join(self.directory, 'authorized_keys'))
-        with open(os.path.join(self.directory, 'sshd_config'), 'w') as handle:
-            handle.write(SSHD_CONFIG.format(directory=self.directory))
+        shutil.copy(os.path.join(directory, 'client_key.pub'), os.path.join(directory, 'authorized_keys'))
+        with open(os.path.join(directory, 'sshd_config'), 'w') as handle:
+            handle.write(SSHD_CONFIG.format(directory=directory))
+
+    def add(self, name, host):
+        self.configs[name] = (host, host.install_sshd(self.directory))
 
     def proxy_command(self, name):
-        host = self.hosts[name]
-        return ' '.join(shlex.quote(part) for part in host.command(
-            [SSHD, '-i', '-f', os.path.join(self.directory, 'sshd_config')]))
+        host, config = self.configs[name]
+        return ' '.join(shlex.quote(part) for part in host.command([SSHD, '-i', '-f', config]))
 
     def host_vars(self, name):
         return {
@@ -84,6 +80,33 @@ class Fleet:
                                         '-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR'
                                         % shlex.quote(self.proxy_command(name))),
         }
+
+
+class Fleet:
+    """``somaxconns``: one value per host (None keeps the kernel's default for a new namespace).
+
+    ``make_host(label, somaxconn)`` makes each host (a NamespaceHost of this machine's release
+    by default; nshost.RootHost for another release).
+    """
+
+    def __init__(self, somaxconns, label='fleet', make_host=NamespaceHost):
+        self.directory = tempfile.mkdtemp(prefix='nbt-%s-' % label)
+        self.hosts = {}
+        try:
+            self.access = SshAccess(self.directory)
+            for index, somaxconn in enumerate(somaxconns):
+                name = 'host%03d' % index
+                self.hosts[name] = make_host(label, somaxconn)
+                self.access.add(name, self.hosts[name])
+        except Exception:
+            self.remove()
+            raise
+
+    def proxy_command(self, name):
+        return self.access.proxy_command(name)
+
+    def host_vars(self, name):
+        return self.access.host_vars(name)
 
     def inventory(self, python, extra=None):
         """An inventory dict: every host with its connection and ``python`` as interpreter."""

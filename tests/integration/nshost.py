@@ -34,6 +34,11 @@ PRIVATE_TREES = ('/etc', '/var')
 
 
 class NamespaceHost:
+    """A host of this machine's own release: its programs are the machine's."""
+
+    release = 'debian12'
+    python = '/usr/bin/python3'
+
     def __init__(self, label, somaxconn=None):
         self.namespace = Namespace(label, somaxconn)
         self.name = self.namespace.name
@@ -54,6 +59,9 @@ class NamespaceHost:
         self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
                                       '--', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child',
                                       'sleep', 'infinity'])
+        self._wait_for_init()
+
+    def _wait_for_init(self):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             children = subprocess.run(['pgrep', '-P', str(self.init.pid)], capture_output=True, text=True,
@@ -87,6 +95,11 @@ class NamespaceHost:
     def command(self, argv):
         """The argv that runs ``argv`` on this host."""
         return ['nsenter', '--target', str(self.init_pid), '--mount', '--net', '--pid', '--'] + list(argv)
+
+    def install_sshd(self, directory):
+        """Make the host ready for ``sshd -i`` with the keys and config in ``directory``; the config's path there."""
+        self.run('mkdir', '-p', '-m', '755', '/run/sshd')  # sshd's privilege separation
+        return os.path.join(directory, 'sshd_config')
 
     def run(self, *argv, check=True, **kwargs):
         kwargs.setdefault('capture_output', True)
@@ -164,3 +177,66 @@ class NamespaceHost:
             subprocess.run(['umount', self.directory], check=False, capture_output=True)
         self.namespace.remove()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class RootHost(NamespaceHost):
+    """A host of another Debian release: the same namespaces, and that release's root filesystem.
+
+    The root (rootfs.root_filesystem: made once with debootstrap and cached) is the lower
+    layer of an overlay whose upper layer is the host's own memory, so the host writes where it
+    likes and the cache stays as built.  The init runs chrooted into it, and so does every
+    command (nsenter --root): the host runs its release's own shell, Python and daemons, and
+    Ansible reaches it over SSH with the release's own sshd (fleet.SshAccess).
+    """
+
+    def __init__(self, label, somaxconn=None, release='debian13'):
+        from rootfs import root_filesystem  # here: debian12 hosts need no debootstrap
+
+        self.release = release
+        self.python = '/usr/bin/python3'
+        self.lower = root_filesystem(release)
+        super().__init__(label, somaxconn)
+
+    def _make_mount_namespace(self):
+        subprocess.run(['mount', '--bind', self.directory, self.directory], check=True)
+        self._bound = True
+        subprocess.run(['mount', '--make-private', self.directory], check=True)
+        open(self.mount_ns, 'w').close()
+        state, self.root = os.path.join(self.directory, 'state'), os.path.join(self.directory, 'root')
+        os.mkdir(state)
+        os.mkdir(self.root)
+        quoted = {'state': shlex.quote(state), 'root': shlex.quote(self.root), 'lower': shlex.quote(self.lower)}
+        steps = ['mount -t tmpfs nbt-state {state}',
+                 'mkdir {state}/upper {state}/work',
+                 'mount -t overlay nbt-root -o lowerdir={lower},upperdir={state}/upper,workdir={state}/work {root}',
+                 'mount --rbind /dev {root}/dev',
+                 'mount --rbind /sys {root}/sys',
+                 'mount -t tmpfs -o mode=755 nbt-run {root}/run',
+                 'mkdir -m 1777 {root}/run/lock',
+                 'mount -t tmpfs -o mode=1777 nbt-tmp {root}/tmp']
+        subprocess.run(['unshare', '--mount=%s' % self.mount_ns, '--propagation', 'private',
+                        'sh', '-ec', '; '.join(step.format(**quoted) for step in steps)],
+                       check=True, capture_output=True, text=True)
+
+    def _start_init(self):
+        # unshare mounts the new PID namespace's /proc inside the root, then chroot execs the
+        # release's own sleep as the init.
+        self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
+                                      '--', 'unshare', '--pid', '--fork', '--mount-proc=%s/proc' % self.root,
+                                      '--kill-child', 'chroot', self.root, 'sleep', 'infinity'])
+        self._wait_for_init()
+
+    def command(self, argv):
+        return ['nsenter', '--target', str(self.init_pid), '--mount', '--net', '--pid', '--root', '--wd',
+                '--'] + list(argv)
+
+    def install_sshd(self, directory):
+        inside = '/etc/ssh/netstack-backlog-test'
+        self.run('mkdir', '-p', '-m', '755', '/run/sshd', inside)
+        for name in ('host_key', 'authorized_keys'):
+            with open(os.path.join(directory, name)) as handle:
+                self.write('%s/%s' % (inside, name), handle.read())
+        self.run('chmod', '600', '%s/host_key' % inside)
+        with open(os.path.join(directory, 'sshd_config')) as handle:
+            self.write('%s/sshd_config' % inside, handle.read().replace(directory, inside))
+        return '%s/sshd_config' % inside

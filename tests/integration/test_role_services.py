@@ -21,7 +21,8 @@ import time
 import pytest
 
 from netns import controller_bin, controller_version, dependencies_path, run_playbook
-from nshost import NamespaceHost
+from fleet import SshAccess
+from nshost import NamespaceHost, RootHost
 
 
 class Service:
@@ -42,30 +43,55 @@ def haproxy_listener(host):
     host.write(config, host.read(config) + '\nlisten web\n\tbind 127.0.0.1:8080\n\tserver s1 127.0.0.1:8081\n')
 
 
-def php_fpm_tcp(host):
-    # The stock pool listens on a unix socket; the fact module reads TCP listeners.
-    config = '/etc/php/8.2/fpm/pool.d/www.conf'
-    host.write(config, host.read(config).replace('listen = /run/php/php8.2-fpm.sock', 'listen = 127.0.0.1:9000'))
+def php_fpm_tcp(php):
+    def prepare(host):
+        # The stock pool listens on a unix socket; the fact module reads TCP listeners.
+        config = '/etc/php/%s/fpm/pool.d/www.conf' % php
+        host.write(config, host.read(config).replace('listen = /run/php/php%s-fpm.sock' % php,
+                                                     'listen = 127.0.0.1:9000'))
+    return prepare
 
 
-SERVICES = {
-    'nginx': Service('/etc/nginx/sites-enabled/default', 80, '/run/nginx.pid', 2, 'backlog={backlog};'),
-    'redis': Service('/etc/redis/redis.conf', 6379, '/run/redis/redis-server.pid', 2, 'tcp-backlog {backlog}'),
-    'haproxy': Service('/etc/haproxy/haproxy.cfg', 8080, '/run/haproxy.pid', 1, '\tbacklog {backlog}',
-                       haproxy_listener),
-    'memcached': Service('/etc/memcached.conf', 11211, '/run/memcached.pid', 1, '-b {backlog}'),
-    'apache': Service('/etc/apache2/apache2.conf', 80, '/run/apache2/apache2.pid', 1, 'ListenBacklog {backlog}'),
-    'php_fpm': Service('/etc/php/8.2/fpm/pool.d/www.conf', 9000, '/run/php/php8.2-fpm.pid', 1,
-                       'listen.backlog = {backlog}', php_fpm_tcp),
-    'mariadb': Service('/etc/mysql/mariadb.conf.d/50-server.cnf', 3306, '/run/mysqld/mysqld.pid', 1,
-                       'back_log = {backlog}'),
+def services_of(php, memcached_listeners):
+    """The catalogue's services as a Debian release ships them.
+
+    They differ in the PHP release, and Debian 13's memcached listens on ::1 too.
+    """
+    return {
+        'nginx': Service('/etc/nginx/sites-enabled/default', 80, '/run/nginx.pid', 2, 'backlog={backlog};'),
+        'redis': Service('/etc/redis/redis.conf', 6379, '/run/redis/redis-server.pid', 2, 'tcp-backlog {backlog}'),
+        'haproxy': Service('/etc/haproxy/haproxy.cfg', 8080, '/run/haproxy.pid', 1, '\tbacklog {backlog}',
+                           haproxy_listener),
+        'memcached': Service('/etc/memcached.conf', 11211, '/run/memcached.pid', memcached_listeners, '-b {backlog}'),
+        'apache': Service('/etc/apache2/apache2.conf', 80, '/run/apache2/apache2.pid', 1, 'ListenBacklog {backlog}'),
+        'php_fpm': Service('/etc/php/%s/fpm/pool.d/www.conf' % php, 9000, '/run/php/php%s-fpm.pid' % php, 1,
+                           'listen.backlog = {backlog}', php_fpm_tcp(php)),
+        'mariadb': Service('/etc/mysql/mariadb.conf.d/50-server.cnf', 3306, '/run/mysqld/mysqld.pid', 1,
+                           'back_log = {backlog}'),
+    }
+
+
+# Debian 12 is this machine's release; Debian 13 runs from its own root (nshost.RootHost).
+# Valkey is packaged from Debian 13 on.
+RELEASE_SERVICES = {
+    'debian12': services_of('8.2', 1),
+    'debian13': dict(services_of('8.4', 2), valkey=Service(
+        '/etc/valkey/valkey.conf', 6379, '/run/valkey/valkey-server.pid', 2, 'tcp-backlog {backlog}')),
 }
+SERVICES = RELEASE_SERVICES['debian12']
+RELEASE_CASES = [(release, service) for release in sorted(RELEASE_SERVICES)
+                 for service in sorted(RELEASE_SERVICES[release])]
 STOCK_SOMAXCONN = 128
 
 
+def make_host(label, somaxconn, release='debian12'):
+    return NamespaceHost(label, somaxconn) if release == 'debian12' else RootHost(label, somaxconn, release)
+
+
 @pytest.fixture
-def host():
-    made = NamespaceHost('role', STOCK_SOMAXCONN)
+def host(request):
+    """A simulated host of Debian 12 (this machine's release), or of the release given by indirect parametrization."""
+    made = make_host('role', STOCK_SOMAXCONN, getattr(request, 'param', 'debian12'))
     yield made
     made.remove()
 
@@ -75,10 +101,18 @@ def run_role(host, tmp_path, collections_root):
     """Run the role on ``host`` with ``variables``; return (process, task results, changed task names).
 
     ``controller`` picks the ansible-core release; ``wrapper`` is a command the controller
-    runs under inside the host (to make /proc/sys read-only, for example).
+    runs under inside the host (to make /proc/sys read-only, for example).  A host of this
+    machine's release is run with the local connection from inside it; a host of another
+    release over SSH (its own sshd and Python), as a real host is.
     """
     collections = '%s:%s' % (collections_root, dependencies_path())
     counter = [0]
+    access = None
+    if host.release != 'debian12':
+        keys = tmp_path / 'ssh'
+        keys.mkdir()
+        access = SshAccess(str(keys))
+        access.add(host.release, host)
 
     def run(variables, *extra_args, controller='latest', wrapper=()):
         ansible_bin = controller_bin(controller)
@@ -87,12 +121,19 @@ def run_role(host, tmp_path, collections_root):
         directory.mkdir()
         vars_file = directory / 'vars.json'
         vars_file.write_text(json.dumps(variables))
+        if access is None:
+            name = 'localhost'
+            hosts = {name: {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}}
+            prefix = host.command(list(wrapper))
+        else:
+            assert not wrapper, 'a wrapper runs the local controller inside a host of this machine\'s release'
+            name = host.release
+            hosts = {name: dict(access.host_vars(name), ansible_python_interpreter=host.python)}
+            prefix = ()
         process, results = run_playbook(
-            ansible_bin, collections, 'role.yml',
-            {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}},
-            str(directory), extra_args=['-e', '@%s' % vars_file] + list(extra_args),
-            prefix=host.command(list(wrapper)))
-        tasks = results.get('localhost', [])
+            ansible_bin, collections, 'role.yml', hosts, str(directory),
+            extra_args=['-e', '@%s' % vars_file] + list(extra_args), prefix=prefix)
+        tasks = results.get(name, [])
         changed = [task['task'] for task in tasks if task['result'].get('changed')]
         return process, tasks, changed
 
@@ -109,7 +150,8 @@ def pid_of(host, pid_file):
 
 
 def snapshot(host, service):
-    config, port = SERVICES[service].config, SERVICES[service].port
+    spec = RELEASE_SERVICES[host.release][service]
+    config, port = spec.config, spec.port
     return {
         'somaxconn': host.sysctl('net/core/somaxconn'),
         'sysctl_d': host.run('sh', '-c', 'cat /etc/sysctl.d/*.conf 2>/dev/null', check=False).stdout,
@@ -130,9 +172,9 @@ def failure_message(tasks):
     return ' '.join(parts)
 
 
-@pytest.mark.parametrize('service', sorted(SERVICES))
+@pytest.mark.parametrize('host, service', RELEASE_CASES, indirect=['host'])
 def test_role_tunes_configures_and_verifies_then_changes_nothing(host, run_role, service):
-    spec = SERVICES[service]
+    spec = RELEASE_SERVICES[host.release][service]
     if spec.prepare:
         spec.prepare(host)
     variables = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{'name': service}]}
