@@ -37,7 +37,15 @@ CONTROLLERS = {
 TARGETS = [('2.7', '2.16'), ('3.6', '2.16'), ('3.9', 'latest'), ('3.13', 'latest')]
 
 
+# Each Debian release's own Python, as its hosts run it: Debian 12 is this machine's release
+# (Python 3.11); Debian 13's (3.13) runs from its root (rootfs.py), chrooted by interpreter().
+RELEASE_TARGETS = [('debian12', 'latest'), ('debian13', 'latest')]
+RELEASE_PYTHON = '/usr/bin/python3'
+
+
 def target_python(version):
+    if version.startswith('debian'):
+        return RELEASE_PYTHON
     found = sorted(glob.glob(os.path.join(PYENV_VERSIONS, version + '.*', 'bin', 'python' + version)))
     if not found:
         pytest.fail('target Python %s not found under %s (pyenv)' % (version, PYENV_VERSIONS))
@@ -147,14 +155,18 @@ FAULTS = {
 }
 
 
-def interpreter(namespace, python, directory, fault=None, prefix=()):
+def interpreter(namespace, python, directory, fault=None, prefix=(), release=None):
     """Write a script that runs ``python`` inside ``namespace`` (with ``fault``) and return its path.
 
     Used as ``ansible_python_interpreter``: Ansible runs ``<it> AnsiballZ_x.py``.
-    ``prefix`` is a command that wraps the interpreter (strace, for example).
+    ``prefix`` is a command that wraps the interpreter (strace, for example).  With
+    ``release`` other than this machine's ('debian13'), ``python`` is that release's, run
+    chrooted into its cached root with a /tmp and a /proc of its own mount namespace (the
+    root itself is never written): the module file is copied in, and so is a fault's file.
     """
     setup = 'true'
     prefix = list(prefix)
+    fault_file = None
     if fault:
         spec = FAULTS[fault]
         path = os.path.join(directory, 'somaxconn-%s' % fault)
@@ -162,13 +174,28 @@ def interpreter(namespace, python, directory, fault=None, prefix=()):
             with open(path, 'w') as handle:
                 handle.write(spec['content'])
             os.chmod(path, spec['mode'])
-        setup = spec['setup'].format(file=shlex.quote(path))
+            fault_file = path
+        setup = spec['setup'].format(file='/tmp/nbt-fault' if release not in (None, 'debian12') else shlex.quote(path))
         prefix = spec.get('prefix', []) + prefix
     script = os.path.join(directory, 'python-%s-%s' % (namespace.name, fault or 'plain'))
-    command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private',
-               'sh', '-c', setup + ' && exec "$@"', 'nbt-wrapper'] + prefix + [python]
+    inner = ['sh', '-c', setup + ' && exec "$@"', 'nbt-wrapper'] + prefix + [python]
+    if release in (None, 'debian12'):
+        command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private'] + inner
+        body = 'exec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command)
+    else:
+        from rootfs import root_filesystem
+
+        root = shlex.quote(root_filesystem(release))
+        steps = ['mount -t tmpfs nbt-tmp %s/tmp' % root, 'mount -t proc nbt-proc %s/proc' % root,
+                 'cp "$1" %s/tmp/module.py' % root]
+        if fault_file:
+            steps.append('cp -p %s %s/tmp/nbt-fault' % (shlex.quote(fault_file), root))
+        steps.append('shift; exec chroot %s %s /tmp/module.py "$@"' % (root, ' '.join(shlex.quote(part) for part in inner)))
+        command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private',
+                   'sh', '-ec', '; '.join(steps), 'nbt-root']
+        body = 'exec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command)
     with open(script, 'w') as handle:
-        handle.write('#!/bin/sh\nexec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command))
+        handle.write('#!/bin/sh\n' + body)
     os.chmod(script, 0o755)
     return script
 

@@ -19,8 +19,8 @@ import uuid
 
 import pytest
 
-from netns import (FAULTS, HELPER_PYTHON, INT_MAX, TARGETS, Namespace, controller_bin, interpreter,
-                   run_playbook, target_python)
+from netns import (FAULTS, HELPER_PYTHON, INT_MAX, RELEASE_TARGETS, TARGETS, Namespace, controller_bin,
+                   interpreter, run_playbook, target_python)
 
 VALUES = [0, 100, 4096, 70000, INT_MAX]
 FAULT_SOMAXCONN = 777  # neither a kernel default nor a value the faults could produce
@@ -74,17 +74,32 @@ def fleet():
             namespace.remove()
 
 
-@pytest.fixture(scope='module', params=TARGETS, ids=['py%s' % python for python, dummy in TARGETS])
+# Every supported target Python, and each Debian release's own (netns.RELEASE_TARGETS).
+RELEASE_PYTHONS = {'debian12': '3.11', 'debian13': '3.13'}
+GATHER_TARGETS = TARGETS + RELEASE_TARGETS
+
+
+@pytest.fixture(scope='module', params=GATHER_TARGETS,
+                ids=[python if python.startswith('debian') else 'py%s' % python for python, dummy in GATHER_TARGETS])
 def gathered(request, fleet, tmp_path_factory):
     python_version, controller = request.param
     namespaces, _pid = fleet
     python = target_python(python_version)
+    release = python_version if python_version.startswith('debian') else None
     directory = str(tmp_path_factory.mktemp('py%s' % python_version))
     hosts = {}
     for host, namespace in namespaces.items():
         fault = host[len('fault-'):] if host.startswith('fault-') else None
-        hosts[host] = {'ansible_python_interpreter': interpreter(namespace, python, directory, fault)}
+        hosts[host] = {'ansible_python_interpreter': interpreter(namespace, python, directory, fault, release=release)}
     hosts['listeners']['want_listeners'] = True
+    if release:
+        # The interpreter the modules run under is the release's own: its Python, on its files.
+        probe = os.path.join(directory, 'probe.py')
+        with open(probe, 'w') as handle:
+            handle.write('import sys\nprint("%d.%d" % sys.version_info[:2], open("/etc/debian_version").read())\n')
+        seen = subprocess.run([hosts['value-0']['ansible_python_interpreter'], probe], capture_output=True,
+                              text=True, check=True).stdout.split()
+        assert seen[0] == RELEASE_PYTHONS[release] and seen[1].split('.')[0] == release[len('debian'):], seen
     process, results = run_playbook(controller_bin(controller), request.getfixturevalue('collections_root'),
                                     'facts.yml', hosts, directory)
     assert process.returncode == 0, process.stdout + process.stderr

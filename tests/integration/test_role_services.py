@@ -240,6 +240,28 @@ def test_nginx_takes_a_new_backlog_on_reload_redis_needs_a_restart(host, run_rol
                                                                           'redis-server': 'restarted'}
 
 
+@pytest.mark.parametrize('host', ['debian13'], indirect=True)
+def test_valkey_cannot_change_its_backlog_at_run_time_so_the_role_restarts_it(host, run_role):
+    """Valkey's rule, established on Debian 13's daemon: tcp-backlog is immutable (CONFIG SET
+    refuses it, in Valkey's words) and the init script has no reload, so only a restart (new
+    pid) gives the open listener a new backlog."""
+    spec = RELEASE_SERVICES['debian13']['valkey']
+    services = [{'name': 'valkey', 'backlog': 300}]
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 4096, 'listener_backlog_services': services})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, spec.port) == [300, 300]
+    refused = host.run('valkey-cli', 'CONFIG', 'SET', 'tcp-backlog', '700', check=False)
+    assert 'immutable' in refused.stdout + refused.stderr, refused
+    assert granted(host, spec.port) == [300, 300]
+    pid = pid_of(host, spec.pid_file)
+
+    services = [{'name': 'valkey', 'backlog': 700}]
+    process, tasks, changed = run_role({'listener_backlog_somaxconn': 4096, 'listener_backlog_services': services})
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert granted(host, spec.port) == [700, 700]
+    assert pid_of(host, spec.pid_file) != pid, 'valkey was restarted'
+
+
 def test_kernel_limit_change_alone_restarts_listeners_that_asked_for_more(host, run_role):
     """nginx asks for 2000 under a limit of 128: it gets 128.  Raising the limit alone
     (the config already says 2000 after the first run) must still reach the listener."""
