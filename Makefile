@@ -33,7 +33,7 @@ demo: venv collection packages
 # maintainer scripts would start them on the machine itself: a policy-rc.d that forbids
 # that is put in place first where there is none (the demo and the tests start them in
 # their own namespaces).
-DEBIAN_PACKAGES := iproute2 util-linux procps openssh-server redis-server nginx haproxy memcached apache2 php-fpm mariadb-server
+DEBIAN_PACKAGES := iproute2 util-linux procps openssh-server redis-server nginx haproxy memcached apache2 php-fpm mariadb-server uwsgi uwsgi-plugin-python3 gunicorn
 packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -190,4 +190,58 @@ CATALOGUE = {
         'max_backlog': 65535,
         'log': {'default': ''},
     },
+    'uwsgi': {
+        'service': {'default': 'uwsgi'},
+        'process': {'default': '^uwsgi'},
+        # Debian's init script starts each app of apps-enabled (links into apps-available, edited
+        # where they point) and the package enables none: the one app there is the file; with
+        # several the planner names them and the user picks one with `config`.
+        'config': {'Debian': '/etc/uwsgi/apps-enabled/*.ini'},
+        # Active lines only: a commented `listen` is left as a comment.
+        'edit': {'kind': 'line', 'regexp': r'^[ \t]*listen[ \t]*=', 'line': 'listen = {backlog}',
+                 'insertafter': r'^\[uwsgi\]'},
+        # Each socket takes `listen`, the unix one Debian's default.ini gives every app included.
+        'unix': True,
+        # No config-test mode (and unknown keys are let through outside --strict, which refuses the
+        # placeholders many configs use): the file is read after Debian's default.ini, as the init
+        # script passes them, and must end with a number for `listen` (--get prints it and exits).
+        'validate': {
+            'default': (
+                'sh -c \'file=$1; set --; [ -r /usr/share/uwsgi/conf/default.ini ] && set -- --ini '
+                '/usr/share/uwsgi/conf/default.ini; value=$(uwsgi "$@" --ini "$file" --get listen) || exit 1; '
+                'case $value in ""|*[!0-9]*) echo "uwsgi reads no number for listen from $file (it read: $value)" >&2; '
+                'exit 1;; esac\' uwsgi-validate %s'),
+        },
+        # A reload (SIGHUP) re-executes the master, which inherits its open sockets: the old backlog
+        # stays, though its log says "listen backlog is limited to" the new one.
+        'apply': 'restart',
+        # Debian's init script answers `status` without an app name ("which one?") with 0, which
+        # ansible's service module takes for running, so a start would do nothing: a restart starts it.
+        'start': 'restart',
+        # The init script logs each app to a file named after its config ({stem}).
+        'log': {'default': '/var/log/uwsgi/app/{stem}.log'},
+    },
+    'gunicorn': {
+        # Debian's package installs no service and no config (its NEWS.Debian: /etc/gunicorn.d went
+        # in 19.6.0-3): each deployment runs gunicorn from a service of its own with a
+        # gunicorn.conf.py of its own, so there is no default `config` (the planner asks for it
+        # before any change) and `service` defaults to gunicorn, the unit name of gunicorn's
+        # deployment docs.
+        'service': {'default': 'gunicorn'},
+        'process': {'default': '^gunicorn'},
+        'config': {},
+        # A Python file: top-level lines only (an indented `backlog` inside a block is left alone
+        # and the line added at the end, run after it, wins).
+        'edit': {'kind': 'line', 'regexp': r'^(#[ \t]*)?backlog[ \t]*=', 'line': 'backlog = {backlog}',
+                 'insertafter': 'EOF'},
+        # --check-config runs the file as gunicorn does and checks every setting it knows (20.1 also
+        # needs an app to import: the standard library's demo app stands in for the user's, which
+        # is not imported here with whatever it does at import time).
+        'validate': {'default': 'gunicorn --check-config -c %s wsgiref.simple_server:demo_app'},
+        # HUP reloads the config and replaces the workers, but the master keeps its open socket
+        # unless the bind address changed: the old backlog stays.
+        'apply': 'restart',
+        # Where it logs is the deployment's choice (its unit's journal, or errorlog).
+        'log': {'default': ''},
+    },
 }

@@ -191,6 +191,11 @@ def check_services(variables, facts, catalogue):
                     'listener_backlog_services[%d].backlog (%s) is %s; accepted: an integer of 0 or more (above the '
                     'kernel limit it is clamped to it), or leave it out for the kernel\'s limit.'
                     % (index, name, _json(backlog)))
+        if service.get('config') is None and not catalogue[name]['config']:
+            raise PlanError(
+                'listener_backlog_services[%d].config (%s): %s comes with no config file of its own on any OS family '
+                '(each deployment runs it with its own); set config to the file your service runs it with, and service '
+                'to that service\'s name if it is not %s.' % (index, name, name, catalogue[name]['service']['default']))
         if service.get('config') is None and family not in catalogue[name]['config']:
             raise PlanError(
                 'listener_backlog_services[%d].config (%s): the catalogue knows no config file for OS family %s (it '
@@ -319,6 +324,11 @@ def _release(text, version):
     return text.replace('{version}', version) if version is not None else text
 
 
+def _stem(text, path):
+    """``text`` with {stem} standing for the name of the file at ``path`` without its extension (uWSGI's logs)."""
+    return text.replace('{stem}', os.path.splitext(os.path.basename(path))[0])
+
+
 def plan_services(variables, facts, catalogue, limit):
     """Each managed service's config, edit, validator, backlog and way of applying it.
 
@@ -359,7 +369,9 @@ def plan_services(variables, facts, catalogue, limit):
             'unix': bool(entry.get('unix', False)),
             'validate': _release(_pick(entry['validate'], family), version),
             'apply': service.get('restart') or entry['apply'],
-            'log': _release(_pick(entry['log'], family), version),
+            'log': _stem(_release(_pick(entry['log'], family), version), stat['path']),
+            # How one with no listener is started: a restart where a start would do nothing (uWSGI's).
+            'start': entry.get('start', 'start'),
             'edit': entry['edit'],
             # Whether the edit may change the file; a run with nothing to change runs no edit.
             'edit_needed': edit_changes(entry['edit'], stat.get('lines'), backlog),
@@ -404,7 +416,7 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
             state = 'reloaded' if entry['apply'] == 'reload' else 'restarted'
             reason = '%s changed' % entry['config']
         elif not mine:
-            state, reason = 'started', 'it has no listener'
+            state, reason = ('restarted' if entry.get('start') == 'restart' else 'started'), 'it has no listener'
         elif backlog_mismatches(mine, [entry]):
             state, reason = 'restarted', 'its listeners have the old backlog (%s)' % '; '.join(
                 backlog_mismatches(mine, [entry]))
@@ -418,7 +430,7 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
         wanted.append({
             'service': _pick(entry['service'], family) if entry else template['service'],
             'name': template['service'],
-            'log': _pick(entry['log'], family) if entry else '',
+            'log': _stem(_pick(entry['log'], family), template['dest']) if entry else '',
             'state': 'reloaded' if apply == 'reload' else 'restarted',
             'reason': '%s changed' % template['dest'],
         })

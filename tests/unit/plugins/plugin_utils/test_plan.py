@@ -50,20 +50,25 @@ def bsd_facts(system, key_fixture, release='14.1-RELEASE', files=None):
 
 # What Debian's php-fpm package installs: one pool per PHP release (8.2 in Debian 12, 8.4 in 13).
 PHP_POOL = '/etc/php/{}/fpm/pool.d/www.conf'
+# An app a user enabled for Debian's uwsgi init script (the package enables none).
+UWSGI_APP = '/etc/uwsgi/apps-enabled/shop.ini'
+# The file a catalogue wildcard matches on the Debian 12 host the facts stand for.
+MATCHES = {CATALOGUE['php_fpm']['config']['Debian']: PHP_POOL.format('8.2'),
+           CATALOGUE['uwsgi']['config']['Debian']: UWSGI_APP}
 
 
 def with_files(facts, *entries):
     """``facts`` with the fact module's ``files`` answer: (path, lines or None[, lnk_source]) per file.
 
     A wildcard path is answered as the module does, with the file it matches on Debian 12
-    (PHP 8.2's pool) naming it as its ``pattern``.
+    (MATCHES: PHP 8.2's pool, a uWSGI app) naming it as its ``pattern``.
     """
     facts = copy.deepcopy(facts)
     answer = []
     for entry in entries:
         path, pattern = entry[0], None
         if _plan.WILDCARDS.search(path):
-            path, pattern = PHP_POOL.format('8.2'), path
+            path, pattern = MATCHES[path], path
         answer.append({'path': path, 'pattern': pattern, 'exists': True, 'lines': entry[1], 'islnk': len(entry) > 2,
                        'lnk_source': entry[2] if len(entry) > 2 else None})
     facts['listener_backlog_files'] = answer
@@ -190,12 +195,13 @@ def test_every_catalogue_service_resolves_on_every_family_it_knows(name, family)
     assert config in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
     planned = _plan.plan_services(variables, with_files(facts, (config, [])), CATALOGUE, 4096)['services'][0]
     entry = CATALOGUE[name]
-    release = '8.2' if _plan.WILDCARDS.search(config) else None
-    assert planned['config'] == (PHP_POOL.format(release) if release else config)
+    release = '8.2' if 'version' in entry else None
+    assert planned['config'] == MATCHES.get(config, config)
     for key in ('service', 'validate', 'log'):
         named = entry[key].get(family, entry[key]['default'])
+        named = named.replace('{stem}', os.path.splitext(os.path.basename(planned['config']))[0])
         assert planned[key] == (named.replace('{version}', release) if release else named), key
-        assert '{version}' not in planned[key]
+        assert '{version}' not in planned[key] and '{stem}' not in planned[key]
     assert planned['edit'] == entry['edit']
     assert planned['backlog'] == min(4096, entry.get('max_backlog', 4096))
 
@@ -455,3 +461,74 @@ def test_a_pool_given_by_the_user_names_its_release_or_says_why_it_cannot():
     elsewhere = {'services': [{'name': 'php_fpm', 'config': '/srv/php/www.conf'}]}
     with pytest.raises(_plan.PlanError, match=r'which release /srv/php/www.conf belongs to cannot be read'):
         _plan.plan_services(elsewhere, facts, CATALOGUE, 4096)
+
+
+def test_a_service_without_a_packaged_config_asks_for_the_users_before_any_change():
+    """gunicorn: Debian's package installs no config (nor service); every deployment has its own."""
+    with pytest.raises(_plan.PlanError) as error:
+        _plan.check_services({'services': [{'name': 'gunicorn'}]}, debian12(), CATALOGUE)
+    assert str(error.value) == (
+        'listener_backlog_services[0].config (gunicorn): gunicorn comes with no config file of its own on any OS '
+        'family (each deployment runs it with its own); set config to the file your service runs it with, and '
+        'service to that service\'s name if it is not gunicorn.')
+    variables = {'services': [{'name': 'gunicorn', 'config': '/srv/shop/gunicorn.conf.py', 'service': 'shop'}]}
+    _plan.check_services(variables, debian12(), CATALOGUE)
+    assert _plan.wanted_files(variables, CATALOGUE) == [
+        {'path': '/srv/shop/gunicorn.conf.py', 'patterns': [CATALOGUE['gunicorn']['edit']['regexp']]}]
+    planned = _plan.plan_services(variables, with_files(debian12(), ('/srv/shop/gunicorn.conf.py', [])), CATALOGUE,
+                                  4096)['services'][0]
+    assert (planned['service'], planned['process'], planned['apply'], planned['log']) == (
+        'shop', '^gunicorn', 'restart', '')
+
+
+@pytest.mark.parametrize('lines, needed', [
+    (['backlog = 2048\n'], True),
+    (['backlog = 4096\n'], False),
+    (['#backlog = 4096\n'], True),           # a comment is made the setting
+    (['# backlog = 64\n', 'backlog = 4096\n'], False),
+])
+def test_gunicorns_backlog_is_a_top_level_line_of_its_python_file(lines, needed):
+    edit = CATALOGUE['gunicorn']['edit']
+    assert _plan.edit_changes(edit, lines, 4096) is needed
+    # A setting inside a block is not the edit's: rewritten at the left margin it would end the block.
+    assert not re.search(edit['regexp'], '    backlog = 64\n')
+
+
+def test_uwsgis_enabled_app_names_its_log_and_several_apps_are_named():
+    variables = {'services': [{'name': 'uwsgi'}]}
+    planned = _plan.plan_services(variables, with_files(debian12(), (CATALOGUE['uwsgi']['config']['Debian'], [])),
+                                  CATALOGUE, 4096)['services'][0]
+    assert (planned['config'], planned['service'], planned['log'], planned['unix']) == (
+        UWSGI_APP, 'uwsgi', '/var/log/uwsgi/app/shop.log', True)
+    # The app enabled as a link into apps-available is edited there, its log keeps the enabled name.
+    facts = with_files(debian12(), (CATALOGUE['uwsgi']['config']['Debian'], [], '/etc/uwsgi/apps-available/shop.ini'))
+    assert _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]['config'] == (
+        '/etc/uwsgi/apps-available/shop.ini')
+    facts = copy.deepcopy(debian12())
+    pattern = CATALOGUE['uwsgi']['config']['Debian']
+    facts['listener_backlog_files'] = [
+        {'path': '/etc/uwsgi/apps-enabled/%s.ini' % app, 'pattern': pattern, 'exists': True, 'islnk': False,
+         'lnk_source': None, 'lines': []} for app in ('blog', 'shop')]
+    with pytest.raises(_plan.PlanError, match=r'\[0\]\.config \(uwsgi\): 2 files match /etc/uwsgi/apps-enabled/\*\.ini '
+                                              r'\(/etc/uwsgi/apps-enabled/blog.ini, /etc/uwsgi/apps-enabled/shop.ini\); '
+                                              r'set config to the one to manage'):
+        _plan.config_files(variables, facts, CATALOGUE)
+
+
+def test_uwsgi_with_no_listener_is_restarted_since_its_init_scripts_status_cannot_tell():
+    """Debian's /etc/init.d/uwsgi answers `status` with no app name with "which one?" and 0: a start
+    through ansible's service module would take it for running and do nothing."""
+    services = planned(['uwsgi', 'redis'])
+    actions = _plan.plan_actions(services, [], [], [], CATALOGUE, 'Debian')
+    assert [(entry['service'], entry['state'], entry['reason']) for entry in actions['apply']] == [
+        ('redis-server', 'started', 'redis: it has no listener'), ('uwsgi', 'restarted', 'uwsgi: it has no listener')]
+    actions = _plan.plan_actions(services, [], [], [], CATALOGUE, 'Debian', restart=False)
+    assert [(entry['service'], entry['state']) for entry in actions['pending']] == [
+        ('redis-server', 'started'), ('uwsgi', 'restarted')]
+
+
+def test_a_template_for_uwsgi_names_the_log_of_the_app_it_writes():
+    templates = [{'src': 'shop.ini.j2', 'dest': '/etc/uwsgi/apps-available/shop.ini', 'service': 'uwsgi'}]
+    actions = _plan.plan_actions([], [], templates, [], CATALOGUE, 'Debian')
+    assert [(entry['service'], entry['state'], entry['log']) for entry in actions['apply']] == [
+        ('uwsgi', 'restarted', '/var/log/uwsgi/app/shop.log')]
