@@ -49,7 +49,7 @@ CONTROLLERS = [
 ]
 EDGE_SUITE = ['tests/integration/test_role_services.py', 'tests/integration/test_fleet.py',
               'tests/integration/test_burst.py', 'tests/integration/test_filter_real_kernel.py',
-              'tests/integration/test_role_namespaces.py']
+              'tests/integration/test_role_namespaces.py', 'tests/integration/test_role_app_servers.py']
 TOOLS = os.path.join(ROOT, 'tests', 'requirements-matrix.txt')
 README = os.path.join(ROOT, 'README.md')
 START, END = '<!-- support table: start (make matrix writes it) -->', '<!-- support table: end -->'
