@@ -56,7 +56,7 @@ class ActionModule(ActionBase):
                 listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
                 planned = _plan.plan_actions(args.get('services') or [], args.get('changed_configs') or [],
                                              args.get('changed_templates') or [], listeners, catalogue,
-                                             _plan.os_family(facts), restart=boolean(variables.get('restart', True), strict=False))
+                                             _plan.platform_keys(facts), restart=boolean(variables.get('restart', True), strict=False))
                 result.update(planned)
                 result['ansible_facts'] = {'listener_backlog_restart_required': planned['pending']}
                 warnings = []

@@ -7,11 +7,20 @@
 
 Adding a service is adding an entry here (docs/contributing.md says how it is proven).  The
 role's argument spec lists the same names (a unit test holds them equal).  Per entry:
+  Every per-platform table (service, process, config, validate, log, unsupported) is keyed by
+    OS family (ansible_facts.os_family: Debian, RedHat, Suse, Archlinux, Alpine, FreeBSD), by
+    family or distribution with a version where a release differs ('RedHat 8': every RHEL 8
+    rebuild; 'Ubuntu 20': Ubuntu 20.04; 'Amazon': Amazon Linux), and ``default``; the planner
+    takes the most specific key the host has (_plan.platform_keys: distribution then family,
+    each with its version and then alone).  What each value is per release, with its source:
+    tests/unit/plugins/plugin_utils/fixtures/releases.yml (test_releases.py holds them equal);
   service / process: the init service name and the process name holding the listeners (a
-    regular expression matched at the start of listener_backlog_listeners[].process), per OS
-    family (ansible_facts.os_family), with ``default`` for any other;
-  config: the file holding the directive, per OS family (no default: an unknown family needs
-    the user's ``config``); a wildcard path stands for the one file installed that it matches;
+    regular expression matched at the start of listener_backlog_listeners[].process);
+  config: the file holding the directive (no default: a platform with none needs the user's
+    ``config``); a wildcard path stands for the one file installed that it matches;
+  unsupported: why the service cannot be managed on a platform (its options are not in a file
+    of its own, the package installs no config, or there is no such package); looked up with
+    config, so 'RedHat 10' there wins over 'RedHat' in config;
   version: where a name carries a release (PHP-FPM), a regular expression whose group reads it
     from the config file's path; {version} in service, validate and log stands for it;
   edit: how the backlog is written.  kind line: one line (ansible.builtin.lineinfile: regexp,
@@ -29,6 +38,12 @@ role's argument spec lists the same names (a unit test holds them equal).  Per e
 
 from __future__ import annotations
 
+
+def _mariadb_validate(server):
+    """MariaDB's check of a candidate file with the server program ``server``."""
+    return 'sh -c \'%s --defaults-file="$1" --help --verbose >/dev/null\' mariadb-validate %%s' % server
+
+
 CATALOGUE = {
     'nginx': {
         'service': {'default': 'nginx'},
@@ -36,6 +51,8 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/nginx/sites-enabled/default',
             'RedHat': '/etc/nginx/nginx.conf',
+            'Suse': '/etc/nginx/nginx.conf',
+            'Archlinux': '/etc/nginx/nginx.conf',
             'FreeBSD': '/usr/local/etc/nginx/nginx.conf',
         },
         'edit': {'kind': 'replace', 'edits': [
@@ -53,11 +70,14 @@ CATALOGUE = {
                 r'\ninclude %%s;\n}\n" "$1" > "$main"; '
                 'nginx -t -q -c "$main"; rc=$?; rm -f "$main"; exit $rc\' nginx-validate %s'),
             'RedHat': 'nginx -t -q -c %s',
+            'Suse': 'nginx -t -q -c %s',
+            'Archlinux': 'nginx -t -q -c %s',
             'FreeBSD': 'nginx -t -q -c %s',
         },
         # A reload with a changed backlog makes nginx call listen() again on the open socket.
         'apply': 'reload',
-        'log': {'default': '/var/log/nginx/error.log'},
+        # Arch builds it with --error-log-path=stderr: the journal has it.
+        'log': {'default': '/var/log/nginx/error.log', 'Archlinux': ''},
     },
     'redis': {
         'service': {'default': 'redis-server', 'RedHat': 'redis', 'FreeBSD': 'redis'},
@@ -65,7 +85,18 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/redis/redis.conf',
             'RedHat': '/etc/redis/redis.conf',
+            # EL8's redis (module stream 6) keeps it in /etc; EL9 moved it into /etc/redis.
+            'RedHat 8': '/etc/redis.conf',
             'FreeBSD': '/usr/local/etc/redis.conf',
+        },
+        'unsupported': {
+            'RedHat 10': 'RHEL 10 has no redis package (valkey-compat-redis obsoletes it); manage valkey instead',
+            'Amazon': ('Amazon Linux 2023 ships redis6, whose file layout the catalogue does not know; set config and '
+                       'service'),
+            'Suse': ('SUSE\'s redis package installs no configuration (only /etc/redis/default.conf.example; '
+                     'redis@NAME.service reads /etc/redis/NAME.conf); set config to your instance\'s file and service '
+                     'to redis@NAME'),
+            'Archlinux': 'Arch replaced redis with valkey in 2025; manage valkey instead',
         },
         'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]', 'line': 'tcp-backlog {backlog}',
                  'insertafter': 'EOF'},
@@ -80,7 +111,8 @@ CATALOGUE = {
         },
         # tcp-backlog is immutable at run time (CONFIG SET refuses it) and Redis has no reload.
         'apply': 'restart',
-        'log': {'default': '/var/log/redis/redis-server.log', 'RedHat': '/var/log/redis/redis.log'},
+        'log': {'default': '/var/log/redis/redis-server.log', 'RedHat': '/var/log/redis/redis.log',
+                'FreeBSD': '/var/log/redis/redis.log'},
     },
     'valkey': {
         # Redis's fork (Debian 13 on): the same directive, the same check and the same rule.
@@ -106,6 +138,7 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/haproxy/haproxy.cfg',
             'RedHat': '/etc/haproxy/haproxy.cfg',
+            'Archlinux': '/etc/haproxy/haproxy.cfg',
             'FreeBSD': '/usr/local/etc/haproxy.conf',
         },
         # `backlog` in defaults applies to every frontend without its own; the last backlog
@@ -117,12 +150,25 @@ CATALOGUE = {
         # In master-worker mode (systemd's unit, USR2) the new worker takes over the old
         # socket and keeps the old backlog, so only a restart is right everywhere.
         'apply': 'restart',
-        'log': {'default': '/var/log/haproxy.log'},
+        # Debian's rsyslog rule writes /var/log/haproxy.log; elsewhere the package logs to syslog
+        # with no file of its own.
+        'log': {'default': '/var/log/haproxy.log', 'RedHat': '', 'Archlinux': '', 'FreeBSD': ''},
     },
     'memcached': {
         'service': {'default': 'memcached'},
         'process': {'default': '^memcached'},
         'config': {'Debian': '/etc/memcached.conf'},
+        # Elsewhere its options are shell variables or service flags, not lines of a file of its own.
+        'unsupported': {
+            'RedHat': ('its options are OPTIONS= in /etc/sysconfig/memcached, which the catalogue has no edit for; add '
+                       '-b N there'),
+            'Suse': ('its options are MEMCACHED_PARAMS= in /etc/sysconfig/memcached, which the catalogue has no edit '
+                     'for; add -b N there'),
+            'Alpine': ('its options are MISC_OPTS= in /etc/conf.d/memcached, which the catalogue has no edit for; add '
+                       '-b N there'),
+            'Archlinux': 'its options are Environment= lines of memcached.service; add -b N with a drop-in',
+            'FreeBSD': 'its options are memcached_flags in /etc/rc.conf; add -b N there',
+        },
         'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*-b[ \t]', 'line': '-b {backlog}', 'insertafter': 'EOF'},
         # memcached has no config test: the file is turned into options the way Debian's
         # start-memcached does, and memcached parses them and stops (-V prints its version).
@@ -137,58 +183,76 @@ CATALOGUE = {
         'log': {'default': '/var/log/memcached.log'},
     },
     'apache': {
-        'service': {'default': 'apache2', 'RedHat': 'httpd', 'FreeBSD': 'apache24'},
+        'service': {'default': 'apache2', 'RedHat': 'httpd', 'Archlinux': 'httpd', 'FreeBSD': 'apache24'},
         'process': {'default': '^(apache2|httpd)'},
         'config': {
             'Debian': '/etc/apache2/apache2.conf',
             'RedHat': '/etc/httpd/conf/httpd.conf',
+            'Archlinux': '/etc/httpd/conf/httpd.conf',
             'FreeBSD': '/usr/local/etc/apache24/httpd.conf',
         },
         'edit': {'kind': 'line', 'regexp': r'(?i)^#?[ \t]*ListenBacklog[ \t]', 'line': 'ListenBacklog {backlog}',
                  'insertafter': 'EOF'},
         # apache2ctl reads Debian's envvars; relative Includes resolve against ServerRoot.
-        'validate': {'default': 'apache2ctl -t -f %s', 'RedHat': 'httpd -t -f %s', 'FreeBSD': 'httpd -t -f %s'},
+        'validate': {'default': 'apache2ctl -t -f %s', 'RedHat': 'httpd -t -f %s', 'Archlinux': 'httpd -t -f %s',
+                     'FreeBSD': 'httpd -t -f %s'},
         # A graceful reload keeps the open listener (same socket, old backlog).
         'apply': 'restart',
-        'log': {'default': '/var/log/apache2/error.log', 'RedHat': '/var/log/httpd/error_log'},
+        # FreeBSD's: the port's httpd.conf, not read (releases.yml marks it unverified).
+        'log': {'default': '/var/log/apache2/error.log', 'RedHat': '/var/log/httpd/error_log',
+                'Archlinux': '/var/log/httpd/error_log', 'FreeBSD': '/var/log/httpd-error.log'},
     },
     'php_fpm': {
         # Debian packages each PHP release apart (PHP 8.2 in Debian 12, 8.4 in 13): the pool found
         # under /etc/php/*/ names the version, and {version} stands for it in the names below.
-        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm'},
+        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm', 'Archlinux': 'php-fpm', 'FreeBSD': 'php_fpm'},
         'process': {'default': '^php-fpm'},
-        'config': {'Debian': '/etc/php/*/fpm/pool.d/www.conf', 'RedHat': '/etc/php-fpm.d/www.conf'},
+        'config': {'Debian': '/etc/php/*/fpm/pool.d/www.conf', 'RedHat': '/etc/php-fpm.d/www.conf',
+                   'Archlinux': '/etc/php/php-fpm.d/www.conf', 'FreeBSD': '/usr/local/etc/php-fpm.d/www.conf'},
         'version': r'^/etc/php/([0-9][^/]*)/',
         'edit': {'kind': 'line', 'regexp': r'^;?[ \t]*listen\.backlog[ \t]*=', 'line': 'listen.backlog = {backlog}',
                  'insertafter': r'^listen[ \t]*='},
         # Debian's stock pool listens on a unix socket, which takes listen.backlog too.
         'unix': True,
         # php-fpm -t reads a pool file on its own.
-        'validate': {'default': 'php-fpm{version} -t -y %s', 'RedHat': 'php-fpm -t -y %s'},
+        'validate': {'default': 'php-fpm{version} -t -y %s', 'RedHat': 'php-fpm -t -y %s',
+                     'Archlinux': 'php-fpm -t -y %s', 'FreeBSD': 'php-fpm -t -y %s'},
         # A reload (USR2) re-executes the master, which inherits the open socket: old backlog.
         'apply': 'restart',
-        'log': {'default': '/var/log/php{version}-fpm.log', 'RedHat': '/var/log/php-fpm/error.log'},
+        # Arch's logs to syslog; FreeBSD's is upstream's default, not read (unverified).
+        'log': {'default': '/var/log/php{version}-fpm.log', 'RedHat': '/var/log/php-fpm/error.log', 'Archlinux': '',
+                'FreeBSD': '/var/log/php-fpm.log'},
     },
     'mariadb': {
-        'service': {'default': 'mariadb'},
+        'service': {'default': 'mariadb', 'FreeBSD': 'mysql-server'},
         'process': {'default': '^(mariadbd|mysqld)'},
         'config': {
             'Debian': '/etc/mysql/mariadb.conf.d/50-server.cnf',
             'RedHat': '/etc/my.cnf.d/mariadb-server.cnf',
-            'FreeBSD': '/usr/local/etc/mysql/my.cnf',
+            'Archlinux': '/etc/my.cnf.d/server.cnf',
+            # [mysqld] is in conf.d/server.cnf; my.cnf is the client package's.
+            'FreeBSD': '/usr/local/etc/mysql/conf.d/server.cnf',
         },
         'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*back[-_]log[ \t]*=', 'line': 'back_log = {backlog}',
                  'insertafter': r'^\[mysqld\]'},
         # No config-test mode: --help --verbose parses every option of the file and fails on
-        # an unknown or malformed one, without touching a running server.
-        'validate': {'default': 'sh -c \'mariadbd --defaults-file="$1" --help --verbose >/dev/null\' mariadb-validate %s'},
+        # an unknown or malformed one, without touching a running server.  The server is
+        # mariadbd on PATH from MariaDB 10.5 on; 10.3's is mysqld (Ubuntu 20.04, EL8, where it is
+        # in /usr/libexec), and FreeBSD installs it in /usr/local/libexec.
+        'validate': {
+            'default': _mariadb_validate('mariadbd'),
+            'Ubuntu 20': _mariadb_validate('mysqld'),
+            'RedHat 8': _mariadb_validate('/usr/libexec/mysqld'),
+            'FreeBSD': _mariadb_validate('/usr/local/libexec/mariadbd'),
+        },
         # back_log is read-only at run time; a reload only flushes privileges.
         'apply': 'restart',
         # Its unix socket takes back_log as the TCP listener does.
         'unix': True,
         # MariaDB caps back_log at 65535 itself ("adjusted to 65535").
         'max_backlog': 65535,
-        'log': {'default': ''},
+        # Debian's and Arch's log to the journal.
+        'log': {'default': '', 'RedHat': '/var/log/mariadb/mariadb.log', 'FreeBSD': '/var/log/mysql/mysqld.err'},
     },
     'uwsgi': {
         'service': {'default': 'uwsgi'},

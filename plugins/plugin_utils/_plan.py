@@ -50,11 +50,68 @@ def os_family(facts):
         'os_family')
 
 
-def _pick(table, family):
-    """A catalogue value per OS family: the family's own, else ``default``."""
-    if family in table:
-        return table[family]
+# ansible_facts.distribution as setup names a distribution, from the os-release ID the fact module
+# read (ansible-core's distribution.py: ID amzn is Amazon; the others as its tests record them).
+DISTRIBUTIONS = {'amzn': 'Amazon', 'ubuntu': 'Ubuntu', 'debian': 'Debian', 'rhel': 'RedHat', 'centos': 'CentOS',
+                 'rocky': 'Rocky', 'almalinux': 'AlmaLinux', 'sles': 'SLES', 'opensuse-leap': 'openSUSE Leap',
+                 'alpine': 'Alpine', 'arch': 'Archlinux', 'freebsd': 'FreeBSD'}
+
+
+def platform(facts):
+    """(os_family, distribution, version) of the host, all from one source.
+
+    Where setup ran: ansible_facts.os_family, distribution and distribution_version.  Else the
+    fact module's os-release read (listener_backlog_tuning.distribution): its os_family, its ID as
+    setup names the distribution, its VERSION_ID.
+    """
+    if facts.get('os_family'):
+        return facts['os_family'], facts.get('distribution'), facts.get('distribution_version')
+    read = (facts.get('listener_backlog_tuning') or {}).get('distribution') or {}
+    return read.get('os_family'), DISTRIBUTIONS.get(read.get('id')), read.get('version_id')
+
+
+def platform_keys(facts):
+    """The catalogue keys that may hold a value for this host, most specific first.
+
+    The distribution and then the OS family, each with every leading part of the version
+    ('Ubuntu 20.04', 'Ubuntu 20', 'Debian 20.04', 'Debian 20'), then each alone ('Ubuntu',
+    'Debian'): Ubuntu 20.04 gets an 'Ubuntu 20' value, every RHEL 8 rebuild a 'RedHat 8' one,
+    Amazon Linux an 'Amazon' one, and the rest their family's.
+    """
+    family, name, version = platform(facts)
+    parts = str(version).split('.') if version else []
+    versions = ['.'.join(parts[:count]) for count in range(len(parts), 0, -1)]
+    keys = ['%s %s' % (base, each) for base in (name, family) if base for each in versions] + [name, family]
+    return [key for index, key in enumerate(keys) if key and key not in keys[:index]]
+
+
+def _pick(table, keys):
+    """A catalogue value for the host: the first of ``keys`` (platform_keys, or one OS family) it has, else ``default``."""
+    for key in [keys] if isinstance(keys, str) else keys or []:
+        if key in table:
+            return table[key]
     return table.get('default')
+
+
+def platform_name(facts):
+    """The host's platform in words: 'Ubuntu 20.04', 'RedHat 8.10', or its OS family alone."""
+    family, name, version = platform(facts)
+    return ' '.join(str(part) for part in (name or family, version) if part) or 'an unknown platform'
+
+
+def catalogue_config(entry, keys):
+    """(the config file the catalogue names for the host, or None; why the role cannot manage it there, or None).
+
+    ``unsupported`` holds, per key, why a service cannot be managed there (its options are not in
+    a file of its own, no package, no config installed); it is looked up among the same keys as
+    ``config``, so 'RedHat 10' there overrides 'RedHat' here.
+    """
+    for key in keys:
+        if key in entry.get('unsupported', {}):
+            return None, entry['unsupported'][key]
+        if key in entry['config']:
+            return entry['config'][key], None
+    return None, None
 
 
 def plan_tuning(variables, facts, check_mode=False):
@@ -180,7 +237,7 @@ def boot_warnings(state, keys, tuning):
 
 def check_services(variables, facts, catalogue):
     """Check each service's backlog and that a config file is known for it (before any change)."""
-    family = os_family(facts)
+    family, keys = os_family(facts), platform_keys(facts)
     for index, service in enumerate(variables.get('services') or []):
         name = service['name']
         backlog = service.get('backlog')
@@ -196,7 +253,12 @@ def check_services(variables, facts, catalogue):
                 'listener_backlog_services[%d].config (%s): %s comes with no config file of its own on any OS family '
                 '(each deployment runs it with its own); set config to the file your service runs it with, and service '
                 'to that service\'s name if it is not %s.' % (index, name, name, catalogue[name]['service']['default']))
-        if service.get('config') is None and family not in catalogue[name]['config']:
+        config, unsupported = catalogue_config(catalogue[name], keys)
+        if service.get('config') is None and unsupported:
+            raise PlanError(
+                'listener_backlog_services[%d] (%s): the role cannot manage %s on %s: %s.'
+                % (index, name, name, platform_name(facts), unsupported))
+        if service.get('config') is None and config is None:
             raise PlanError(
                 'listener_backlog_services[%d].config (%s): the catalogue knows no config file for OS family %s (it '
                 'knows %s); set config to the file that holds the directive.'
@@ -230,8 +292,8 @@ def wanted_files(variables, catalogue):
 
 def config_paths(variables, facts, catalogue):
     """The config file of each managed service, in the order of listener_backlog_services."""
-    family = os_family(facts)
-    return [service.get('config') or catalogue[service['name']]['config'][family]
+    keys = platform_keys(facts)
+    return [service.get('config') or catalogue_config(catalogue[service['name']], keys)[0]
             for service in variables.get('services') or []]
 
 
@@ -289,7 +351,7 @@ def edit_changes(edit, lines, backlog):
 
 def expected_backlogs(variables, facts, catalogue):
     """What each managed service should have under the host's current limit, for backlog_mismatches (the audit)."""
-    family = os_family(facts)
+    family = platform_keys(facts)  # the catalogue keys of the host, most specific first
     limit = facts['listener_backlog']
     info = facts['listener_backlog_info']
     expected = []
@@ -336,7 +398,7 @@ def plan_services(variables, facts, catalogue, limit):
     tuning would set in check mode).  Each config file is as the fact module found it
     (``files``) in the run's first read: tuning does not touch it.
     """
-    family = os_family(facts)
+    family = platform_keys(facts)  # the catalogue keys of the host, most specific first
     system = facts['listener_backlog_info']['system']
     minimum = facts['listener_backlog_info'].get('minimum')
     plan, warnings = [], []

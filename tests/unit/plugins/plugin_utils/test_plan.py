@@ -238,8 +238,10 @@ def test_bad_service_inputs_name_the_entry_and_the_value():
     with pytest.raises(_plan.PlanError, match=r'listener_backlog_services\[0\]\.backlog \(redis\) is true'):
         _plan.check_services({'services': [{'name': 'redis', 'backlog': True}]}, facts, CATALOGUE)
     alpine = copy.deepcopy(facts)
-    alpine['listener_backlog_tuning']['distribution']['os_family'] = 'Alpine'
-    with pytest.raises(_plan.PlanError, match=r'no config file for OS family Alpine \(it knows Debian, FreeBSD, RedHat\)'):
+    alpine['listener_backlog_tuning']['distribution'] = {'os_family': 'Alpine', 'id': 'alpine', 'id_like': [],
+                                                         'version_id': '3.23.2'}
+    with pytest.raises(_plan.PlanError, match=r'no config file for OS family Alpine '
+                                              r'\(it knows Archlinux, Debian, FreeBSD, RedHat, Suse\)'):
         _plan.check_services({'services': [{'name': 'nginx'}]}, alpine, CATALOGUE)
     missing = copy.deepcopy(facts)
     missing['listener_backlog_files'] = [{'path': '/etc/nginx/missing.conf', 'exists': False, 'islnk': False,

@@ -1,0 +1,276 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The catalogue against the releases users run (fixtures/releases.yml, every value with its source).
+
+For each release, each distribution of it and each service the catalogue has, the planner's own
+functions are fed facts shaped as the fact module reports them (its os-release read, through the
+module's own distribution()) and as setup does, and must resolve to what the release's package
+installs: config file, directive, validator, service, process and log.  A service the role cannot
+manage there must fail in the planner, before any change, with a message saying why.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _plan
+from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
+with open(os.path.join(HERE, 'fixtures', 'releases.yml')) as _handle:
+    DATA = yaml.safe_load(_handle)
+RELEASES = DATA['releases']
+SOURCES = DATA['sources']
+VALUES = ('package', 'config', 'directive', 'service', 'process', 'validate', 'log')
+EVIDENCE = ('run', 'verified', 'derived', 'unverified')
+
+# Catalogue entries that do not resolve yet to what releases.yml records (service, release key):
+# strict, so an entry that comes to resolve fails here until it is taken off the list.
+PENDING = {
+    ('valkey', 'el10'): 'the valkey entry names no RedHat config (RHEL 10: /etc/valkey/valkey.conf, service valkey)',
+    ('valkey', 'alpine-3.23'): 'the valkey entry names no Alpine config (/etc/valkey/valkey.conf, service valkey)',
+    ('valkey', 'arch'): 'the valkey entry names no Archlinux config (/etc/valkey/valkey.conf, service valkey)',
+}
+
+
+def base_facts():
+    with open(os.path.join(HERE, 'fixtures', 'debian12-netns-128.json')) as handle:
+        return json.load(handle)
+
+
+def os_release_text(variant):
+    lines = ['ID=%s' % variant['id']]
+    if variant['id_like']:
+        lines.append('ID_LIKE="%s"' % ' '.join(variant['id_like']))
+    if variant['version_id'] is not None:
+        lines.append('VERSION_ID="%s"' % variant['version_id'])
+    return '\n'.join(lines) + '\n'
+
+
+def module_facts(release, variant):
+    """Facts as the fact module gives them: its own distribution() on the release's os-release."""
+    system = 'FreeBSD' if release['os_family'] == 'FreeBSD' else 'Linux'
+    files = {'/etc/os-release': os_release_text(variant)}
+
+    def read_file(path):
+        if path not in files:
+            raise IOError(2, 'No such file or directory')
+        return files[path]
+
+    facts = base_facts()
+    facts['listener_backlog_info']['system'] = system
+    facts['listener_backlog_tuning']['distribution'] = _tuning.distribution(system, read_file)
+    return facts
+
+
+def setup_facts(release, variant):
+    """Facts where setup ran too: its os_family, distribution and version win over the module's read."""
+    facts = module_facts(release, variant)
+    facts.update(variant['setup'], os_family=release['os_family'])
+    return facts
+
+
+CASES = [(release, variant, shape) for release in RELEASES for variant in release['os_release']
+         for shape in ('module', 'setup')]
+
+
+def case_id(release, variant, shape):
+    return '%s-%s-%s' % (release['key'], variant['id'], shape)
+
+
+def facts_for(release, variant, shape):
+    return (module_facts if shape == 'module' else setup_facts)(release, variant)
+
+
+def with_config(facts, name, path, exists):
+    """``facts`` with the fact module's answer for the service's config: ``path`` found (or not)."""
+    facts = copy.deepcopy(facts)
+    keys = _plan.platform_keys(facts)
+    asked, dummy = _plan.catalogue_config(CATALOGUE[name], keys)
+    answer = {'path': path, 'pattern': None, 'exists': exists, 'lines': [] if exists else None, 'islnk': False,
+              'lnk_source': None}
+    if asked and _plan.WILDCARDS.search(asked):
+        answer['pattern'] = asked
+        if not exists:
+            answer['path'] = asked
+    facts['listener_backlog_files'] = [answer]
+    return facts
+
+
+def resolution_cases(state):
+    cases = []
+    for release, variant, shape in CASES:
+        for name in sorted(CATALOGUE):
+            recorded = release['services'].get(name)
+            if recorded is None or (state == 'values') != ('evidence' in recorded) or (
+                    state == 'unsupported' and 'unsupported' not in recorded):
+                continue
+            marks = []
+            if state == 'values' and (name, release['key']) in PENDING:
+                marks.append(pytest.mark.xfail(reason=PENDING[(name, release['key'])], strict=True))
+            cases.append(pytest.param(release, variant, shape, name, marks=marks,
+                                      id='%s-%s' % (case_id(release, variant, shape), name)))
+    return cases
+
+
+def test_the_modules_os_release_read_names_the_family_setup_does():
+    for release, variant, shape in CASES:
+        read = module_facts(release, variant)['listener_backlog_tuning']['distribution']
+        assert read['os_family'] == release['os_family'], case_id(release, variant, shape)
+        assert (read['id'], read['id_like'], read['version_id']) == (
+            variant['id'], variant['id_like'], variant['version_id'])
+
+
+def runs(validate, program):
+    """Whether the validate command runs ``program`` (a command word, not part of another word)."""
+    return re.search(r'''(?:^|[\s'"(;$])%s\s''' % re.escape(program), validate) is not None
+
+
+def writes(edit, directive):
+    """Whether the edit writes ``directive``: its line (kind line) or its result on a line holding it."""
+    if edit['kind'] == 'line':
+        return edit['line'].strip().split()[0].split('=')[0].strip() == directive
+    sample = '    %s 80;\n' % directive
+    for each in edit['edits']:
+        sample = re.sub(each['regexp'], each['replace'].replace('{backlog}', '4096'), sample, flags=re.MULTILINE)
+    return sample == '    %s 80 backlog=4096;\n' % directive
+
+
+@pytest.mark.parametrize('release, variant, shape, name', resolution_cases('values'))
+def test_the_planner_resolves_what_the_release_installs(release, variant, shape, name):
+    recorded = release['services'][name]
+    unverified = set(recorded.get('unverified', []))
+    facts = facts_for(release, variant, shape)
+    variables = {'services': [{'name': name}]}
+    _plan.check_services(variables, facts, CATALOGUE)
+    asked = _plan.config_paths(variables, facts, CATALOGUE)[0]
+    # The fact module is asked for the file before the platform is known.
+    assert asked in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
+    facts = with_config(facts, name, recorded['config'], True)
+    _plan.config_files(variables, facts, CATALOGUE)
+    planned = _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]
+    found = {
+        'config': planned['config'],
+        'directive': writes(planned['edit'], recorded['directive']) and recorded['directive'],
+        'service': planned['service'],
+        'process': re.match(planned['process'], recorded['process']) and recorded['process'],
+        'validate': runs(planned['validate'], recorded['validate']) and recorded['validate'],
+        'log': planned['log'] or None,
+    }
+    wanted = dict((key, recorded[key]) for key in found if key not in unverified)
+    assert dict((key, found[key]) for key in wanted) == wanted, planned
+
+
+@pytest.mark.parametrize('release, variant, shape, name', resolution_cases('unsupported'))
+def test_a_service_the_role_cannot_manage_there_fails_before_any_change_saying_why(release, variant, shape, name):
+    facts = facts_for(release, variant, shape)
+    variables = {'services': [{'name': name}]}
+    dummy, reason = _plan.catalogue_config(CATALOGUE[name], _plan.platform_keys(facts))
+    with pytest.raises(_plan.PlanError) as error:
+        _plan.check_services(variables, facts, CATALOGUE)
+        # A catalogue path that is not there (a stock config the package does not install) fails next.
+        path = _plan.config_paths(variables, facts, CATALOGUE)[0]
+        _plan.config_files(variables, with_config(facts, name, path, False), CATALOGUE)
+    message = str(error.value)
+    assert message.startswith('listener_backlog_services[0]') and '(%s)' % name in message, message
+    if reason:
+        assert reason in message and _plan.platform_name(facts) in message, message
+
+
+def test_a_platform_keys_order_is_distribution_then_family_each_most_specific_first():
+    ubuntu = [release for release in RELEASES if release['key'] == 'ubuntu-20.04'][0]
+    variant = ubuntu['os_release'][0]
+    assert _plan.platform_keys(setup_facts(ubuntu, variant)) == [
+        'Ubuntu 20.04', 'Ubuntu 20', 'Debian 20.04', 'Debian 20', 'Ubuntu', 'Debian']
+    assert _plan.platform_keys(module_facts(ubuntu, variant)) == _plan.platform_keys(setup_facts(ubuntu, variant))
+    freebsd = [release for release in RELEASES if release['key'] == 'freebsd-14'][0]
+    assert _plan.platform_keys(module_facts(freebsd, freebsd['os_release'][0])) == ['FreeBSD']
+    assert _plan.platform_name(module_facts(ubuntu, variant)) == 'Ubuntu 20.04'
+
+
+def test_user_config_still_overrides_an_unsupported_platform():
+    el9 = [release for release in RELEASES if release['key'] == 'el9'][0]
+    facts = setup_facts(el9, el9['os_release'][0])
+    variables = {'services': [{'name': 'memcached', 'config': '/etc/memcached.conf'}]}
+    _plan.check_services(variables, facts, CATALOGUE)
+    assert _plan.config_paths(variables, facts, CATALOGUE) == ['/etc/memcached.conf']
+
+
+def test_every_release_records_every_catalogue_service_with_sources():
+    for release in RELEASES:
+        assert release['status'] in ('run', 'sources'), release['key']
+        assert release['sources'] and all(source in SOURCES for source in release['sources']), release['key']
+        for variant in release['os_release']:
+            assert variant['sources'] and all(source in SOURCES for source in variant['sources']), release['key']
+        missing = sorted(set(CATALOGUE) - set(release['services']))
+        assert not missing, '%s records nothing for %s' % (release['key'], ', '.join(missing))
+        for name, recorded in release['services'].items():
+            where = '%s %s' % (release['key'], name)
+            shapes = [shape for shape in ('evidence', 'unsupported', 'unknown') if shape in recorded]
+            assert len(shapes) == 1, where
+            if 'evidence' in recorded:
+                assert recorded['evidence'] in EVIDENCE, where
+                assert set(VALUES) <= set(recorded), where
+                assert set(recorded.get('unverified', [])) <= set(VALUES), where
+                # Run for real only where the release is run here.
+                assert recorded['evidence'] != 'run' or release['status'] == 'run', where
+            if 'unknown' not in recorded:
+                # Every value and every reason names where it was read.
+                assert recorded['sources'], where
+            assert all(source in SOURCES for source in recorded.get('sources', [])), where
+
+
+def test_every_source_says_where_it_is():
+    for key, source in SOURCES.items():
+        assert source.get('url') or source.get('repo') and source.get('path') or source.get('path') or \
+            source.get('note'), key
+        if source.get('repo'):
+            assert re.match(r'^[\w.-]+/[\w.-]+$', source['repo']), key
+        if source.get('commit'):
+            assert re.match(r'^[0-9a-f]{40}$', source['commit']), key
+        if source.get('url'):
+            assert source['url'].startswith('https://'), key
+
+
+# The README's platform table, one row per release: how each service's values are known.
+TABLE_START, TABLE_END = '<!-- platform table: start (test_releases.py checks it) -->', '<!-- platform table: end -->'
+
+
+def cell(recorded):
+    if 'unsupported' in recorded:
+        return '—'
+    if 'unknown' in recorded:
+        return 'unknown'
+    if recorded['evidence'] in ('run', 'unverified'):
+        return recorded['evidence']
+    unverified = recorded.get('unverified')
+    return 'sources' + (' (unverified: %s)' % ', '.join(unverified) if unverified else '')
+
+
+def platform_table():
+    names = []
+    for release in RELEASES:
+        names.extend(name for name in release['services'] if name not in names)
+    rows = ['| platform | %s |' % ' | '.join(names), '|---|%s' % ('---|' * len(names))]
+    for release in RELEASES:
+        rows.append('| %s | %s |' % (release['name'], ' | '.join(cell(release['services'][name]) for name in names)))
+    return '\n'.join(rows)
+
+
+def test_the_readme_platform_table_is_releases_yml():
+    with open(os.path.join(ROOT, 'README.md')) as handle:
+        readme = handle.read()
+    assert TABLE_START in readme and TABLE_END in readme
+    table = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    assert table == platform_table(), '\n' + platform_table()
