@@ -39,7 +39,7 @@ RELEASES = {
         'suite': 'trixie',
         'packages': ['python3', 'openssh-server', 'iproute2', 'procps', 'sysvinit-utils',
                      'nginx', 'redis-server', 'valkey-server', 'haproxy', 'memcached', 'apache2', 'php-fpm',
-                     'mariadb-server'],
+                     'mariadb-server', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn'],
     },
 }
 
