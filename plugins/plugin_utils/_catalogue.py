@@ -138,6 +138,7 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/haproxy/haproxy.cfg',
             'RedHat': '/etc/haproxy/haproxy.cfg',
+            'Suse': '/etc/haproxy/haproxy.cfg',
             'Archlinux': '/etc/haproxy/haproxy.cfg',
             'FreeBSD': '/usr/local/etc/haproxy.conf',
         },
@@ -151,8 +152,8 @@ CATALOGUE = {
         # socket and keeps the old backlog, so only a restart is right everywhere.
         'apply': 'restart',
         # Debian's rsyslog rule writes /var/log/haproxy.log; elsewhere the package logs to syslog
-        # with no file of its own.
-        'log': {'default': '/var/log/haproxy.log', 'RedHat': '', 'Archlinux': '', 'FreeBSD': ''},
+        # with no file of its own (SUSE's stock haproxy.cfg was not read: no file named either).
+        'log': {'default': '/var/log/haproxy.log', 'RedHat': '', 'Suse': '', 'Archlinux': '', 'FreeBSD': ''},
     },
     'memcached': {
         'service': {'default': 'memcached'},
