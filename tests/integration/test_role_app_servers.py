@@ -179,6 +179,29 @@ def test_uwsgi_refuses_a_listen_above_somaxconn_until_the_role_raises_the_limit_
     assert checked.returncode != 0 and 'Can\'t find section "uwsgi"' in checked.stderr, checked.stderr
 
 
+def test_uwsgi_failing_to_start_is_reported_from_the_log_of_its_app(host, run_role):
+    """The log is the one Debian's init script gives the app (/var/log/uwsgi/app/<name>.log, {stem})."""
+    host.write('/srv/shop/app.py', WSGI_APP)
+    host.write(UWSGI_APP, '[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:8000\nchdir = /srv/shop\n'
+                          'wsgi-file = app.py\n')
+    host.run('ln', '-s', '../apps-available/shop.ini', UWSGI_ENABLED)
+    # Something else holds the app's port.
+    blocker = subprocess.Popen(host.command(['python3', '-c', (
+        'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); '
+        's.bind(("127.0.0.1", 8000)); s.listen(5); print("ready", flush=True); sys.stdin.read()')]),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert blocker.stdout.readline().strip() == 'ready'
+        process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'uwsgi'}],
+                                            'listener_backlog_verify_timeout': 3})
+    finally:
+        blocker.kill()
+        blocker.wait()
+    assert process.returncode != 0
+    message = failure_message(tasks)
+    assert UWSGI_LOG in message and 'Address already in use' in message, message
+
+
 GUNICORN_CONFIG = '/srv/shop/gunicorn.conf.py'
 GUNICORN_PID = '/run/gunicorn/shop.pid'
 GUNICORN_LOG = '/var/log/gunicorn/shop.log'
