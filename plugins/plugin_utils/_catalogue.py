@@ -33,7 +33,10 @@ role's argument spec lists the same names (a unit test holds them equal).  Per e
   unix: whether the service's unix-domain listeners take the backlog too (default false: a
     unix socket may be an admin socket with its own backlog, as HAProxy's stats socket);
   max_backlog: the most the service itself takes, where it caps the backlog below the kernel;
-  log: where the service writes why it failed to start, when its init script does not say.
+  start: how a service with no listener is started, ``restart`` where its init script's status
+    cannot tell a stopped one (uWSGI's), so that a start would do nothing; default a start;
+  log: where the service writes why it failed to start, when its init script does not say;
+    {stem} stands for the config file's name without its extension (a log per uWSGI app).
 """
 
 from __future__ import annotations
