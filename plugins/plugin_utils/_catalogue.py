@@ -17,7 +17,8 @@ role's argument spec lists the same names (a unit test holds them equal).  Per e
   service / process: the init service name and the process name holding the listeners (a
     regular expression matched at the start of listener_backlog_listeners[].process);
   config: the file holding the directive (no default: a platform with none needs the user's
-    ``config``); a wildcard path stands for the one file installed that it matches;
+    ``config``); a wildcard path stands for the one file installed that it matches; empty where
+    no package installs one anywhere (gunicorn: each deployment brings its own);
   unsupported: why the service cannot be managed on a platform (its options are not in a file
     of its own, the package installs no config, or there is no such package); looked up with
     config, so 'RedHat 10' there wins over 'RedHat' in config;
