@@ -120,9 +120,15 @@ CATALOGUE = {
     },
     'valkey': {
         # Redis's fork (Debian 13 on): the same directive, the same check and the same rule.
-        'service': {'default': 'valkey-server'},
+        # RHEL 10, Alpine and Arch package it as `valkey` (EL8 and EL9 have none in BaseOS/AppStream).
+        'service': {'default': 'valkey-server', 'RedHat 10': 'valkey', 'Alpine': 'valkey', 'Archlinux': 'valkey'},
         'process': {'default': '^valkey-server'},
-        'config': {'Debian': '/etc/valkey/valkey.conf'},
+        'config': {
+            'Debian': '/etc/valkey/valkey.conf',
+            'RedHat 10': '/etc/valkey/valkey.conf',
+            'Alpine': '/etc/valkey/valkey.conf',
+            'Archlinux': '/etc/valkey/valkey.conf',
+        },
         'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]', 'line': 'tcp-backlog {backlog}',
                  'insertafter': 'EOF'},
         # As Redis: parsing the file and refusing to run without a port or a socket means it parsed.
@@ -134,7 +140,9 @@ CATALOGUE = {
         },
         # tcp-backlog is immutable at run time, as in Redis, and there is no reload.
         'apply': 'restart',
-        'log': {'default': '/var/log/valkey/valkey-server.log'},
+        # Arch leaves logfile "" (the journal); Alpine's was not read: no file is named there.
+        'log': {'default': '/var/log/valkey/valkey-server.log', 'RedHat 10': '/var/log/valkey/valkey.log',
+                'Alpine': '', 'Archlinux': ''},
     },
     'haproxy': {
         'service': {'default': 'haproxy'},

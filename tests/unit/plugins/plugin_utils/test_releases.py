@@ -35,13 +35,6 @@ SOURCES = DATA['sources']
 VALUES = ('package', 'config', 'directive', 'service', 'process', 'validate', 'log')
 EVIDENCE = ('run', 'verified', 'derived', 'unverified')
 
-# Catalogue entries that do not resolve yet to what releases.yml records (service, release key):
-# strict, so an entry that comes to resolve fails here until it is taken off the list.
-PENDING = {
-    ('valkey', 'el10'): 'the valkey entry names no RedHat config (RHEL 10: /etc/valkey/valkey.conf, service valkey)',
-    ('valkey', 'alpine-3.23'): 'the valkey entry names no Alpine config (/etc/valkey/valkey.conf, service valkey)',
-    ('valkey', 'arch'): 'the valkey entry names no Archlinux config (/etc/valkey/valkey.conf, service valkey)',
-}
 
 
 def base_facts():
@@ -113,13 +106,11 @@ def resolution_cases(state):
     for release, variant, shape in CASES:
         for name in sorted(CATALOGUE):
             recorded = release['services'].get(name)
-            if recorded is None or (state == 'values') != ('evidence' in recorded) or (
-                    state == 'unsupported' and 'unsupported' not in recorded):
+            shaped = 'values' if 'evidence' in recorded and 'user_config' not in recorded else None
+            if recorded is None or (shaped or ('user_config' if 'user_config' in recorded else 'unsupported'
+                                               if 'unsupported' in recorded else 'unknown')) != state:
                 continue
-            marks = []
-            if state == 'values' and (name, release['key']) in PENDING:
-                marks.append(pytest.mark.xfail(reason=PENDING[(name, release['key'])], strict=True))
-            cases.append(pytest.param(release, variant, shape, name, marks=marks,
+            cases.append(pytest.param(release, variant, shape, name,
                                       id='%s-%s' % (case_id(release, variant, shape), name)))
     return cases
 
@@ -188,6 +179,29 @@ def test_a_service_the_role_cannot_manage_there_fails_before_any_change_saying_w
         assert reason in message and _plan.platform_name(facts) in message, message
 
 
+@pytest.mark.parametrize('release, variant, shape, name', resolution_cases('user_config'))
+def test_a_service_whose_package_installs_no_config_asks_for_the_users_then_resolves(release, variant, shape, name):
+    """uWSGI and gunicorn as Debian packages them: the role runs them with the deployment's own file."""
+    recorded = release['services'][name]
+    facts = facts_for(release, variant, shape)
+    with pytest.raises(_plan.PlanError) as error:
+        variables = {'services': [{'name': name}]}
+        _plan.check_services(variables, facts, CATALOGUE)
+        path = _plan.config_paths(variables, facts, CATALOGUE)[0]
+        _plan.config_files(variables, with_config(facts, name, path, False), CATALOGUE)
+    assert 'config' in str(error.value) and '(%s)' % name in str(error.value), str(error.value)
+    variables = {'services': [{'name': name, 'config': '/srv/app/app.conf'}]}
+    _plan.check_services(variables, facts, CATALOGUE)
+    facts = with_config(facts, name, '/srv/app/app.conf', True)
+    facts['listener_backlog_files'][0]['pattern'] = None
+    _plan.config_files(variables, facts, CATALOGUE)
+    planned = _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]
+    assert planned['config'] == '/srv/app/app.conf'
+    assert planned['service'] == recorded['facts']['service']
+    assert re.match(planned['process'], recorded['facts']['process'])
+    assert runs(planned['validate'], recorded['facts']['validate'])
+
+
 def test_a_platform_keys_order_is_distribution_then_family_each_most_specific_first():
     ubuntu = [release for release in RELEASES if release['key'] == 'ubuntu-20.04'][0]
     variant = ubuntu['os_release'][0]
@@ -217,9 +231,13 @@ def test_every_release_records_every_catalogue_service_with_sources():
         assert not missing, '%s records nothing for %s' % (release['key'], ', '.join(missing))
         for name, recorded in release['services'].items():
             where = '%s %s' % (release['key'], name)
-            shapes = [shape for shape in ('evidence', 'unsupported', 'unknown') if shape in recorded]
-            assert len(shapes) == 1, where
-            if 'evidence' in recorded:
+            shapes = [shape for shape in ('evidence', 'unsupported', 'user_config', 'unknown') if shape in recorded]
+            assert len(shapes) == 1 or shapes == ['evidence', 'user_config'], where
+            if 'user_config' in recorded:
+                assert recorded['evidence'] in ('run', 'derived') and (
+                    recorded['evidence'] != 'run' or release['status'] == 'run'), where
+                assert {'package', 'service', 'process', 'validate'} <= set(recorded['facts']), where
+            elif 'evidence' in recorded:
                 assert recorded['evidence'] in EVIDENCE, where
                 assert set(VALUES) <= set(recorded), where
                 assert set(recorded.get('unverified', [])) <= set(VALUES), where
@@ -250,6 +268,8 @@ TABLE_START, TABLE_END = '<!-- platform table: start (test_releases.py checks it
 def cell(recorded):
     if 'unsupported' in recorded:
         return '—'
+    if 'user_config' in recorded:
+        return '%s (your config)' % ('run' if recorded['evidence'] == 'run' else 'sources')
     if 'unknown' in recorded:
         return 'unknown'
     if recorded['evidence'] in ('run', 'unverified'):
