@@ -120,14 +120,17 @@ CATALOGUE = {
     },
     'valkey': {
         # Redis's fork (Debian 13 on): the same directive, the same check and the same rule.
-        # RHEL 10, Alpine and Arch package it as `valkey` (EL8 and EL9 have none in BaseOS/AppStream).
-        'service': {'default': 'valkey-server', 'RedHat 10': 'valkey', 'Alpine': 'valkey', 'Archlinux': 'valkey'},
+        # RHEL 10, Alpine, Arch and FreeBSD package it as `valkey` (EL8 and EL9 have none in BaseOS/AppStream).
+        'service': {'default': 'valkey-server', 'RedHat 10': 'valkey', 'Alpine': 'valkey', 'Archlinux': 'valkey',
+                    'FreeBSD': 'valkey'},
         'process': {'default': '^valkey-server'},
         'config': {
             'Debian': '/etc/valkey/valkey.conf',
             'RedHat 10': '/etc/valkey/valkey.conf',
             'Alpine': '/etc/valkey/valkey.conf',
             'Archlinux': '/etc/valkey/valkey.conf',
+            # The port's rc.d script reads it (installed from valkey.conf.sample, as Redis's).
+            'FreeBSD': '/usr/local/etc/valkey.conf',
         },
         'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]', 'line': 'tcp-backlog {backlog}',
                  'insertafter': 'EOF'},
@@ -142,7 +145,7 @@ CATALOGUE = {
         'apply': 'restart',
         # Arch leaves logfile "" (the journal); Alpine's was not read: no file is named there.
         'log': {'default': '/var/log/valkey/valkey-server.log', 'RedHat 10': '/var/log/valkey/valkey.log',
-                'Alpine': '', 'Archlinux': ''},
+                'Alpine': '', 'Archlinux': '', 'FreeBSD': '/var/log/valkey/valkey.log'},
     },
     'haproxy': {
         'service': {'default': 'haproxy'},
@@ -211,7 +214,7 @@ CATALOGUE = {
                      'FreeBSD': 'httpd -t -f %s'},
         # A graceful reload keeps the open listener (same socket, old backlog).
         'apply': 'restart',
-        # FreeBSD's: the port's httpd.conf, not read (releases.yml marks it unverified).
+        # FreeBSD's: the port's httpd.conf and compiled-in default (its Makefile patches httpd.h).
         'log': {'default': '/var/log/apache2/error.log', 'RedHat': '/var/log/httpd/error_log',
                 'Archlinux': '/var/log/httpd/error_log', 'FreeBSD': '/var/log/httpd-error.log'},
     },
@@ -295,8 +298,9 @@ CATALOGUE = {
         # Debian's init script answers `status` without an app name ("which one?") with 0, which
         # ansible's service module takes for running, so a start would do nothing: a restart starts it.
         'start': 'restart',
-        # The init script logs each app to a file named after its config ({stem}).
-        'log': {'default': '/var/log/uwsgi/app/{stem}.log'},
+        # The init script logs each app to a file named after its config ({stem}); FreeBSD's rc.d
+        # script runs one uwsgi with -d /var/log/uwsgi.log.
+        'log': {'default': '/var/log/uwsgi/app/{stem}.log', 'FreeBSD': '/var/log/uwsgi.log'},
     },
     'gunicorn': {
         # Debian's package installs no service and no config (its NEWS.Debian: /etc/gunicorn.d went
