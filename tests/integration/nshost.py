@@ -11,7 +11,7 @@ mount of its ``ns/mnt`` file), so a role may write ``/etc/sysctl.d``, a service'
 and its pid files, and start real daemons, without touching the machine.  Its own PID
 namespace, with a ``/proc`` of its own, makes it see its own processes only, as a real
 host does: the fact module's namespaces=true would otherwise find the namespaces of every
-other host and test on the machine.  An init process (``sleep``, pid 1 inside) keeps the
+other host and test on the machine.  An init process (pid 1 inside, reaping orphans) keeps the
 PID namespace alive.  Commands enter it with ``nsenter``; everything it holds lives in
 memory and goes when it is removed, daemons included (every process in its network
 namespace is killed).
@@ -31,6 +31,27 @@ from netns import Namespace
 
 # Directories the host gets a private, writable copy of (overlay over the machine's).
 PRIVATE_TREES = ('/etc', '/var')
+
+# The host's init, pid 1 of its PID namespace: it reaps the orphans it adopts, as a booted
+# machine's init does.  An init that reaps nothing (`sleep infinity`) leaves every daemon that
+# forked and exited a zombie: an init script that stops by process name (start-stop-daemon
+# --name, Debian's uwsgi) still finds it and waits out its whole retry, and a zombie still has
+# its name in ps.
+INIT = r'''
+import os, signal
+
+def reap(*_):
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except OSError:
+            return
+
+signal.signal(signal.SIGCHLD, reap)
+while True:
+    signal.pause()
+'''
 
 
 class NamespaceHost:
@@ -58,7 +79,7 @@ class NamespaceHost:
         # nsenter execs unshare (no --pid to enter, so no fork); unshare forks the init.
         self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
                                       '--', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child',
-                                      'sleep', 'infinity'])
+                                      self.python, '-c', INIT])
         self._wait_for_init()
 
     def _wait_for_init(self):
@@ -220,10 +241,10 @@ class RootHost(NamespaceHost):
 
     def _start_init(self):
         # unshare mounts the new PID namespace's /proc inside the root, then chroot execs the
-        # release's own sleep as the init.
+        # init with the release's own Python.
         self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
                                       '--', 'unshare', '--pid', '--fork', '--mount-proc=%s/proc' % self.root,
-                                      '--kill-child', 'chroot', self.root, 'sleep', 'infinity'])
+                                      '--kill-child', 'chroot', self.root, self.python, '-c', INIT])
         self._wait_for_init()
 
     def command(self, argv):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The role with Python application servers: uWSGI and gunicorn from Debian 12's packages.
+"""The role with Python application servers: uWSGI and gunicorn from Debian 12's and 13's packages.
 
 As in test_role_services.py (whose run_role and helpers this file uses), each test has a
 simulated host with its own network namespace, /etc, /var and /run, the daemon is started
@@ -20,56 +20,21 @@ import time
 
 import pytest
 
-from nshost import NamespaceHost
 # run_role is a fixture: pytest finds it by name in this module (its `host` is this module's).
-from test_role_services import failure_message, granted, run_role  # pylint: disable=unused-import
+from test_role_services import failure_message, granted, make_host, run_role  # pylint: disable=unused-import
 
 from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
 
 STOCK_SOMAXCONN = 128
 
-# An init that reaps the orphans adopted by it, as a booted machine's init does.  The hosts of
-# nshost.py have `sleep infinity` there, which leaves every daemonized process that exits a zombie:
-# Debian's uwsgi init script stops with `start-stop-daemon --name uwsgi`, which still finds the
-# zombie by its name, so each stop would wait out its whole 30-second retry.
-REAPER = '''
-import os, signal
-
-def reap(*_):
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-
-signal.signal(signal.SIGCHLD, reap)
-while True:
-    signal.pause()
-'''
+# Debian 12 is this machine's release; Debian 13 runs from its own root (nshost.RootHost), with
+# uWSGI 2.0.28 and gunicorn 23 where Debian 12 has 2.0.21 and 20.1.
+RELEASES = ['debian12', 'debian13']
 
 
-class ReapingHost(NamespaceHost):
-    """A simulated host whose init (pid 1 of its PID namespace) reaps orphans."""
-
-    def _start_init(self):
-        self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
-                                      '--', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child',
-                                      '/usr/bin/python3', '-c', REAPER])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            children = subprocess.run(['pgrep', '-P', str(self.init.pid)], capture_output=True, text=True,
-                                      check=False).stdout.split()
-            if children:
-                self.init_pid = int(children[0])
-                return
-            time.sleep(0.02)
-        raise RuntimeError('the init of host %s did not start' % self.name)
-
-
-@pytest.fixture
-def host():
-    made = ReapingHost('apps', STOCK_SOMAXCONN)
+@pytest.fixture(params=RELEASES)
+def host(request):
+    made = make_host('apps', STOCK_SOMAXCONN, request.param)
     yield made
     # uWSGI takes SIGTERM (remove()'s first round) for a reload: stopped by its init script
     # (SIGQUIT), the host goes at once instead of waiting 5 s for the SIGKILL round.
