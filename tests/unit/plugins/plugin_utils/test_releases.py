@@ -36,7 +36,6 @@ VALUES = ('package', 'config', 'directive', 'service', 'process', 'validate', 'l
 EVIDENCE = ('run', 'verified', 'derived', 'unverified')
 
 
-
 def base_facts():
     with open(os.path.join(HERE, 'fixtures', 'debian12-netns-128.json')) as handle:
         return json.load(handle)
