@@ -54,6 +54,8 @@ CATALOGUE = {
         'process': {'default': '^nginx'},
         'config': {
             'Debian': '/etc/nginx/sites-enabled/default',
+            # Alpine's default server is a server block of its own, as Debian's (checked the same way).
+            'Alpine': '/etc/nginx/http.d/default.conf',
             'RedHat': '/etc/nginx/nginx.conf',
             'Suse': '/etc/nginx/nginx.conf',
             'Archlinux': '/etc/nginx/nginx.conf',
@@ -84,13 +86,14 @@ CATALOGUE = {
         'log': {'default': '/var/log/nginx/error.log', 'Archlinux': ''},
     },
     'redis': {
-        'service': {'default': 'redis-server', 'RedHat': 'redis', 'FreeBSD': 'redis'},
+        'service': {'default': 'redis-server', 'RedHat': 'redis', 'Alpine': 'redis', 'FreeBSD': 'redis'},
         'process': {'default': '^redis-server'},
         'config': {
             'Debian': '/etc/redis/redis.conf',
             'RedHat': '/etc/redis/redis.conf',
             # EL8's redis (module stream 6) keeps it in /etc; EL9 moved it into /etc/redis.
             'RedHat 8': '/etc/redis.conf',
+            'Alpine': '/etc/redis.conf',
             'FreeBSD': '/usr/local/etc/redis.conf',
         },
         'unsupported': {
@@ -116,7 +119,7 @@ CATALOGUE = {
         # tcp-backlog is immutable at run time (CONFIG SET refuses it) and Redis has no reload.
         'apply': 'restart',
         'log': {'default': '/var/log/redis/redis-server.log', 'RedHat': '/var/log/redis/redis.log',
-                'FreeBSD': '/var/log/redis/redis.log'},
+                'Alpine': '/var/log/redis/redis.log', 'FreeBSD': '/var/log/redis/redis.log'},
     },
     'valkey': {
         # Redis's fork (Debian 13 on): the same directive, the same check and the same rule.
@@ -154,6 +157,7 @@ CATALOGUE = {
             'Debian': '/etc/haproxy/haproxy.cfg',
             'RedHat': '/etc/haproxy/haproxy.cfg',
             'Suse': '/etc/haproxy/haproxy.cfg',
+            'Alpine': '/etc/haproxy/haproxy.cfg',
             'Archlinux': '/etc/haproxy/haproxy.cfg',
             'FreeBSD': '/usr/local/etc/haproxy.conf',
         },
@@ -168,7 +172,8 @@ CATALOGUE = {
         'apply': 'restart',
         # Debian's rsyslog rule writes /var/log/haproxy.log; elsewhere the package logs to syslog
         # with no file of its own (SUSE's stock haproxy.cfg was not read: no file named either).
-        'log': {'default': '/var/log/haproxy.log', 'RedHat': '', 'Suse': '', 'Archlinux': '', 'FreeBSD': ''},
+        'log': {'default': '/var/log/haproxy.log', 'RedHat': '', 'Suse': '', 'Alpine': '', 'Archlinux': '',
+                'FreeBSD': ''},
     },
     'memcached': {
         'service': {'default': 'memcached'},
@@ -204,14 +209,16 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/apache2/apache2.conf',
             'RedHat': '/etc/httpd/conf/httpd.conf',
+            'Alpine': '/etc/apache2/httpd.conf',
             'Archlinux': '/etc/httpd/conf/httpd.conf',
             'FreeBSD': '/usr/local/etc/apache24/httpd.conf',
         },
         'edit': {'kind': 'line', 'regexp': r'(?i)^#?[ \t]*ListenBacklog[ \t]', 'line': 'ListenBacklog {backlog}',
                  'insertafter': 'EOF'},
-        # apache2ctl reads Debian's envvars; relative Includes resolve against ServerRoot.
-        'validate': {'default': 'apache2ctl -t -f %s', 'RedHat': 'httpd -t -f %s', 'Archlinux': 'httpd -t -f %s',
-                     'FreeBSD': 'httpd -t -f %s'},
+        # apache2ctl reads Debian's envvars; relative Includes resolve against ServerRoot.  Alpine's
+        # package is apache2 but its program httpd (apachectl is a subpackage of its own).
+        'validate': {'default': 'apache2ctl -t -f %s', 'RedHat': 'httpd -t -f %s', 'Alpine': 'httpd -t -f %s',
+                     'Archlinux': 'httpd -t -f %s', 'FreeBSD': 'httpd -t -f %s'},
         # A graceful reload keeps the open listener (same socket, old backlog).
         'apply': 'restart',
         # FreeBSD's: the port's httpd.conf and compiled-in default (its Makefile patches httpd.h).
@@ -221,11 +228,14 @@ CATALOGUE = {
     'php_fpm': {
         # Debian packages each PHP release apart (PHP 8.2 in Debian 12, 8.4 in 13): the pool found
         # under /etc/php/*/ names the version, and {version} stands for it in the names below.
-        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm', 'Archlinux': 'php-fpm', 'FreeBSD': 'php_fpm'},
+        # Alpine does too, without the dot and the slash: /etc/php84/, service php-fpm84.
+        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm', 'Alpine': 'php-fpm{version}',
+                    'Archlinux': 'php-fpm', 'FreeBSD': 'php_fpm'},
         'process': {'default': '^php-fpm'},
         'config': {'Debian': '/etc/php/*/fpm/pool.d/www.conf', 'RedHat': '/etc/php-fpm.d/www.conf',
-                   'Archlinux': '/etc/php/php-fpm.d/www.conf', 'FreeBSD': '/usr/local/etc/php-fpm.d/www.conf'},
-        'version': r'^/etc/php/([0-9][^/]*)/',
+                   'Alpine': '/etc/php[0-9]*/php-fpm.d/www.conf', 'Archlinux': '/etc/php/php-fpm.d/www.conf',
+                   'FreeBSD': '/usr/local/etc/php-fpm.d/www.conf'},
+        'version': r'^/etc/php/?([0-9][^/]*)/',
         'edit': {'kind': 'line', 'regexp': r'^;?[ \t]*listen\.backlog[ \t]*=', 'line': 'listen.backlog = {backlog}',
                  'insertafter': r'^listen[ \t]*='},
         # Debian's stock pool listens on a unix socket, which takes listen.backlog too.
@@ -235,9 +245,10 @@ CATALOGUE = {
                      'Archlinux': 'php-fpm -t -y %s', 'FreeBSD': 'php-fpm -t -y %s'},
         # A reload (USR2) re-executes the master, which inherits the open socket: old backlog.
         'apply': 'restart',
-        # Arch's logs to syslog; FreeBSD's is upstream's default, not read (unverified).
-        'log': {'default': '/var/log/php{version}-fpm.log', 'RedHat': '/var/log/php-fpm/error.log', 'Archlinux': '',
-                'FreeBSD': '/var/log/php-fpm.log'},
+        # Arch's logs to syslog; Alpine patches php-fpm's compiled-in default to log/phpNN/error.log
+        # (under /var); FreeBSD's is upstream's default, not read (unverified).
+        'log': {'default': '/var/log/php{version}-fpm.log', 'RedHat': '/var/log/php-fpm/error.log',
+                'Alpine': '/var/log/php{version}/error.log', 'Archlinux': '', 'FreeBSD': '/var/log/php-fpm.log'},
     },
     'mariadb': {
         'service': {'default': 'mariadb', 'FreeBSD': 'mysql-server'},
@@ -245,6 +256,7 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/mysql/mariadb.conf.d/50-server.cnf',
             'RedHat': '/etc/my.cnf.d/mariadb-server.cnf',
+            'Alpine': '/etc/my.cnf.d/mariadb-server.cnf',
             'Archlinux': '/etc/my.cnf.d/server.cnf',
             # [mysqld] is in conf.d/server.cnf; my.cnf is the client package's.
             'FreeBSD': '/usr/local/etc/mysql/conf.d/server.cnf',
@@ -267,7 +279,7 @@ CATALOGUE = {
         'unix': True,
         # MariaDB caps back_log at 65535 itself ("adjusted to 65535").
         'max_backlog': 65535,
-        # Debian's and Arch's log to the journal.
+        # Debian's and Arch's log to the journal, Alpine's (mysqld_safe --syslog) to syslog.
         'log': {'default': '', 'RedHat': '/var/log/mariadb/mariadb.log', 'FreeBSD': '/var/log/mysql/mysqld.err'},
     },
     'uwsgi': {
@@ -299,8 +311,9 @@ CATALOGUE = {
         # ansible's service module takes for running, so a start would do nothing: a restart starts it.
         'start': 'restart',
         # The init script logs each app to a file named after its config ({stem}); FreeBSD's rc.d
-        # script runs one uwsgi with -d /var/log/uwsgi.log.
-        'log': {'default': '/var/log/uwsgi/app/{stem}.log', 'FreeBSD': '/var/log/uwsgi.log'},
+        # script runs one uwsgi with -d /var/log/uwsgi.log, Alpine's an emperor logging to uwsgi.log.
+        'log': {'default': '/var/log/uwsgi/app/{stem}.log', 'Alpine': '/var/log/uwsgi/uwsgi.log',
+                'FreeBSD': '/var/log/uwsgi.log'},
     },
     'gunicorn': {
         # Debian's package installs no service and no config (its NEWS.Debian: /etc/gunicorn.d went

@@ -54,7 +54,10 @@ PHP_POOL = '/etc/php/{}/fpm/pool.d/www.conf'
 UWSGI_APP = '/etc/uwsgi/apps-enabled/shop.ini'
 # The file a catalogue wildcard matches on the Debian 12 host the facts stand for.
 MATCHES = {CATALOGUE['php_fpm']['config']['Debian']: PHP_POOL.format('8.2'),
+           CATALOGUE['php_fpm']['config']['Alpine']: '/etc/php84/php-fpm.d/www.conf',
            CATALOGUE['uwsgi']['config']['Debian']: UWSGI_APP}
+# The PHP release each pool above names (Alpine's carries no dot).
+PHP_RELEASES = {PHP_POOL.format('8.2'): '8.2', '/etc/php84/php-fpm.d/www.conf': '84'}
 
 
 def with_files(facts, *entries):
@@ -195,7 +198,7 @@ def test_every_catalogue_service_resolves_on_every_family_it_knows(name, family)
     assert config in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
     planned = _plan.plan_services(variables, with_files(facts, (config, [])), CATALOGUE, 4096)['services'][0]
     entry = CATALOGUE[name]
-    release = '8.2' if 'version' in entry else None
+    release = PHP_RELEASES.get(planned['config'], '8.2') if 'version' in entry else None
     assert planned['config'] == MATCHES.get(config, config)
     for key in ('service', 'validate', 'log'):
         named = entry[key].get(family, entry[key]['default'])
@@ -237,12 +240,12 @@ def test_bad_service_inputs_name_the_entry_and_the_value():
         _plan.check_services({'services': [{'name': 'nginx'}, {'name': 'redis', 'backlog': -5}]}, facts, CATALOGUE)
     with pytest.raises(_plan.PlanError, match=r'listener_backlog_services\[0\]\.backlog \(redis\) is true'):
         _plan.check_services({'services': [{'name': 'redis', 'backlog': True}]}, facts, CATALOGUE)
-    alpine = copy.deepcopy(facts)
-    alpine['listener_backlog_tuning']['distribution'] = {'os_family': 'Alpine', 'id': 'alpine', 'id_like': [],
-                                                         'version_id': '3.23.2'}
-    with pytest.raises(_plan.PlanError, match=r'no config file for OS family Alpine '
-                                              r'\(it knows Archlinux, Debian, FreeBSD, RedHat, Suse\)'):
-        _plan.check_services({'services': [{'name': 'nginx'}]}, alpine, CATALOGUE)
+    gentoo = copy.deepcopy(facts)
+    gentoo['listener_backlog_tuning']['distribution'] = {'os_family': 'Gentoo', 'id': 'gentoo', 'id_like': [],
+                                                         'version_id': '2.17'}
+    with pytest.raises(_plan.PlanError, match=r'no config file for OS family Gentoo '
+                                              r'\(it knows Alpine, Archlinux, Debian, FreeBSD, RedHat, Suse\)'):
+        _plan.check_services({'services': [{'name': 'nginx'}]}, gentoo, CATALOGUE)
     missing = copy.deepcopy(facts)
     missing['listener_backlog_files'] = [{'path': '/etc/nginx/missing.conf', 'exists': False, 'islnk': False,
                                           'lnk_source': None, 'lines': None}]
