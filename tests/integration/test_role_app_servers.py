@@ -21,7 +21,8 @@ import time
 import pytest
 
 # run_role is a fixture: pytest finds it by name in this module (its `host` is this module's).
-from test_role_services import failure_message, granted, make_host, run_role  # pylint: disable=unused-import
+from test_role_services import (  # pylint: disable=unused-import
+    failure_message, granted, make_host, pid_of, run_role, unix_granted)
 
 from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
 
@@ -49,19 +50,6 @@ def wait_for(condition, what, timeout=30):
     while not condition():
         assert time.monotonic() < deadline, 'waited %d s for %s' % (timeout, what)
         time.sleep(0.1)
-
-
-def unix_granted(host, path):
-    """The backlog the kernel granted the unix-domain listener at ``path`` (ss -lx, Send-Q), None if none."""
-    for line in host.run('ss', '-lxH').stdout.splitlines():
-        fields = line.split()
-        if path in fields:
-            return int(fields[3])
-    return None
-
-
-def pid_of(host, path):
-    return int(host.read(path).strip())
 
 
 def children(host, pid):

@@ -508,7 +508,7 @@ def test_role_runs_on_the_oldest_supported_controller(host, run_role):
 
 
 def unix_granted(host, path):
-    """The backlog the kernel granted the unix-domain listener at ``path`` (ss -lx, Send-Q)."""
+    """The backlog the kernel granted the unix-domain listener at ``path`` (ss -lx, Send-Q), None if none."""
     for line in host.run('ss', '-lxH').stdout.splitlines():
         fields = line.split()
         if path in fields:
