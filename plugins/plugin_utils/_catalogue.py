@@ -135,6 +135,11 @@ CATALOGUE = {
             # The port's rc.d script reads it (installed from valkey.conf.sample, as Redis's).
             'FreeBSD': '/usr/local/etc/valkey.conf',
         },
+        'unsupported': {
+            'Suse': ('SUSE\'s valkey package installs no configuration (only /etc/valkey/default.conf.example; '
+                     'valkey@NAME.service reads /etc/valkey/NAME.conf); set config to your instance\'s file and '
+                     'service to valkey@NAME'),
+        },
         'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]', 'line': 'tcp-backlog {backlog}',
                  'insertafter': 'EOF'},
         # As Redis: parsing the file and refusing to run without a port or a socket means it parsed.
@@ -171,7 +176,7 @@ CATALOGUE = {
         # socket and keeps the old backlog, so only a restart is right everywhere.
         'apply': 'restart',
         # Debian's rsyslog rule writes /var/log/haproxy.log; elsewhere the package logs to syslog
-        # with no file of its own (SUSE's stock haproxy.cfg was not read: no file named either).
+        # with no file of its own (SUSE's haproxy.cfg to /dev/log).
         'log': {'default': '/var/log/haproxy.log', 'RedHat': '', 'Suse': '', 'Alpine': '', 'Archlinux': '',
                 'FreeBSD': ''},
     },
@@ -209,6 +214,8 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/apache2/apache2.conf',
             'RedHat': '/etc/httpd/conf/httpd.conf',
+            # SUSE's top file; start_apache2 adds its sysconfig-made includes only under -DSYSCONFIG.
+            'Suse': '/etc/apache2/httpd.conf',
             'Alpine': '/etc/apache2/httpd.conf',
             'Archlinux': '/etc/httpd/conf/httpd.conf',
             'FreeBSD': '/usr/local/etc/apache24/httpd.conf',
@@ -217,38 +224,41 @@ CATALOGUE = {
                  'insertafter': 'EOF'},
         # apache2ctl reads Debian's envvars; relative Includes resolve against ServerRoot.  Alpine's
         # package is apache2 but its program httpd (apachectl is a subpackage of its own).
-        'validate': {'default': 'apache2ctl -t -f %s', 'RedHat': 'httpd -t -f %s', 'Alpine': 'httpd -t -f %s',
-                     'Archlinux': 'httpd -t -f %s', 'FreeBSD': 'httpd -t -f %s'},
+        'validate': {'default': 'apache2ctl -t -f %s', 'RedHat': 'httpd -t -f %s', 'Suse': 'httpd -t -f %s',
+                     'Alpine': 'httpd -t -f %s', 'Archlinux': 'httpd -t -f %s', 'FreeBSD': 'httpd -t -f %s'},
         # A graceful reload keeps the open listener (same socket, old backlog).
         'apply': 'restart',
         # FreeBSD's: the port's httpd.conf and compiled-in default (its Makefile patches httpd.h).
         'log': {'default': '/var/log/apache2/error.log', 'RedHat': '/var/log/httpd/error_log',
-                'Archlinux': '/var/log/httpd/error_log', 'FreeBSD': '/var/log/httpd-error.log'},
+                'Suse': '/var/log/apache2/error_log', 'Archlinux': '/var/log/httpd/error_log',
+                'FreeBSD': '/var/log/httpd-error.log'},
     },
     'php_fpm': {
         # Debian packages each PHP release apart (PHP 8.2 in Debian 12, 8.4 in 13): the pool found
         # under /etc/php/*/ names the version, and {version} stands for it in the names below.
         # Alpine does too, without the dot and the slash: /etc/php84/, service php-fpm84.
-        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm', 'Alpine': 'php-fpm{version}',
-                    'Archlinux': 'php-fpm', 'FreeBSD': 'php_fpm'},
+        'service': {'default': 'php{version}-fpm', 'RedHat': 'php-fpm', 'Suse': 'php-fpm',
+                    'Alpine': 'php-fpm{version}', 'Archlinux': 'php-fpm', 'FreeBSD': 'php_fpm'},
         'process': {'default': '^php-fpm'},
         'config': {'Debian': '/etc/php/*/fpm/pool.d/www.conf', 'RedHat': '/etc/php-fpm.d/www.conf',
-                   'Alpine': '/etc/php[0-9]*/php-fpm.d/www.conf', 'Archlinux': '/etc/php/php-fpm.d/www.conf',
-                   'FreeBSD': '/usr/local/etc/php-fpm.d/www.conf'},
+                   'Suse': '/etc/php8/fpm/php-fpm.d/www.conf', 'Alpine': '/etc/php[0-9]*/php-fpm.d/www.conf',
+                   'Archlinux': '/etc/php/php-fpm.d/www.conf', 'FreeBSD': '/usr/local/etc/php-fpm.d/www.conf'},
         'version': r'^/etc/php/?([0-9][^/]*)/',
         'edit': {'kind': 'line', 'regexp': r'^;?[ \t]*listen\.backlog[ \t]*=', 'line': 'listen.backlog = {backlog}',
                  'insertafter': r'^listen[ \t]*='},
         # Debian's stock pool listens on a unix socket, which takes listen.backlog too.
         'unix': True,
         # php-fpm -t reads a pool file on its own.
-        'validate': {'default': 'php-fpm{version} -t -y %s', 'RedHat': 'php-fpm -t -y %s',
+        'validate': {'default': 'php-fpm{version} -t -y %s', 'RedHat': 'php-fpm -t -y %s', 'Suse': 'php-fpm -t -y %s',
                      'Archlinux': 'php-fpm -t -y %s', 'FreeBSD': 'php-fpm -t -y %s'},
         # A reload (USR2) re-executes the master, which inherits the open socket: old backlog.
         'apply': 'restart',
-        # Arch's logs to syslog; Alpine patches php-fpm's compiled-in default to log/phpNN/error.log
-        # (under /var); FreeBSD's is upstream's default, not read (unverified).
+        # Arch's logs to syslog; SUSE's is upstream's compiled-in default (log/php-fpm.log under its
+        # --localstatedir=/var), which Alpine patches to log/phpNN/error.log; FreeBSD's is upstream's
+        # default too, its localstatedir not read (unverified).
         'log': {'default': '/var/log/php{version}-fpm.log', 'RedHat': '/var/log/php-fpm/error.log',
-                'Alpine': '/var/log/php{version}/error.log', 'Archlinux': '', 'FreeBSD': '/var/log/php-fpm.log'},
+                'Suse': '/var/log/php-fpm.log', 'Alpine': '/var/log/php{version}/error.log', 'Archlinux': '',
+                'FreeBSD': '/var/log/php-fpm.log'},
     },
     'mariadb': {
         'service': {'default': 'mariadb', 'FreeBSD': 'mysql-server'},
@@ -256,6 +266,8 @@ CATALOGUE = {
         'config': {
             'Debian': '/etc/mysql/mariadb.conf.d/50-server.cnf',
             'RedHat': '/etc/my.cnf.d/mariadb-server.cnf',
+            # SUSE's [mysqld] is in its own my.cnf (my.cnf.d is left empty).
+            'Suse': '/etc/my.cnf',
             'Alpine': '/etc/my.cnf.d/mariadb-server.cnf',
             'Archlinux': '/etc/my.cnf.d/server.cnf',
             # [mysqld] is in conf.d/server.cnf; my.cnf is the client package's.
@@ -280,7 +292,8 @@ CATALOGUE = {
         # MariaDB caps back_log at 65535 itself ("adjusted to 65535").
         'max_backlog': 65535,
         # Debian's and Arch's log to the journal, Alpine's (mysqld_safe --syslog) to syslog.
-        'log': {'default': '', 'RedHat': '/var/log/mariadb/mariadb.log', 'FreeBSD': '/var/log/mysql/mysqld.err'},
+        'log': {'default': '', 'RedHat': '/var/log/mariadb/mariadb.log', 'Suse': '/var/log/mysql/mysqld.log',
+                'FreeBSD': '/var/log/mysql/mysqld.err'},
     },
     'uwsgi': {
         'service': {'default': 'uwsgi'},
