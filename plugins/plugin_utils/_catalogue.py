@@ -48,6 +48,18 @@ def _mariadb_validate(server):
     return 'sh -c \'%s --defaults-file="$1" --help --verbose >/dev/null\' mariadb-validate %%s' % server
 
 
+def _variable_edit(name):
+    """memcached's -b N inside a shell variable of options (NAME="-l 127.0.0.1"), as replace edits.
+
+    A -b already there gets the number; else -b N is added at the end of the value.  Each
+    expression stays within the one line, as edit_changes needs.
+    """
+    return {'kind': 'replace', 'edits': [
+        {'regexp': r'(^[ \t]*%s="(?:[^"\n]*[ \t])?-b[ \t]*)\d+' % name, 'replace': r'\g<1>{backlog}'},
+        {'regexp': r'^([ \t]*%s="(?:(?!-b[ \t\d])[^"\n])*?)[ \t]*"' % name, 'replace': r'\g<1> -b {backlog}"'},
+    ]}
+
+
 CATALOGUE = {
     'nginx': {
         'service': {'default': 'nginx'},
@@ -183,30 +195,39 @@ CATALOGUE = {
     'memcached': {
         'service': {'default': 'memcached'},
         'process': {'default': '^memcached'},
-        'config': {'Debian': '/etc/memcached.conf'},
-        # Elsewhere its options are shell variables or service flags, not lines of a file of its own.
+        # Debian: a file of command-line lines.  RHEL and SUSE: one shell variable of
+        # /etc/sysconfig/memcached that memcached.service puts on the command line.
+        'config': {'Debian': '/etc/memcached.conf', 'RedHat': '/etc/sysconfig/memcached',
+                   'Suse': '/etc/sysconfig/memcached'},
+        # Elsewhere its options are shell variables of an init script or service flags.
         'unsupported': {
-            'RedHat': ('its options are OPTIONS= in /etc/sysconfig/memcached, which the catalogue has no edit for; add '
-                       '-b N there'),
-            'Suse': ('its options are MEMCACHED_PARAMS= in /etc/sysconfig/memcached, which the catalogue has no edit '
-                     'for; add -b N there'),
             'Alpine': ('its options are MISC_OPTS= in /etc/conf.d/memcached, which the catalogue has no edit for; add '
                        '-b N there'),
             'Archlinux': 'its options are Environment= lines of memcached.service; add -b N with a drop-in',
             'FreeBSD': 'its options are memcached_flags in /etc/rc.conf; add -b N there',
         },
-        'edit': {'kind': 'line', 'regexp': r'^#?[ \t]*-b[ \t]', 'line': '-b {backlog}', 'insertafter': 'EOF'},
+        'edit': {
+            'default': {'kind': 'line', 'regexp': r'^#?[ \t]*-b[ \t]', 'line': '-b {backlog}', 'insertafter': 'EOF'},
+            'RedHat': _variable_edit('OPTIONS'),
+            'Suse': _variable_edit('MEMCACHED_PARAMS'),
+        },
         # memcached has no config test: the file is turned into options the way Debian's
-        # start-memcached does, and memcached parses them and stops (-V prints its version).
+        # start-memcached (or the service unit) does, and memcached parses them and stops at -V,
+        # which comes last: it prints the version before any option is acted on.
         'validate': {
             'default': (
                 'sh -c \'params=$(sed -e "s/#.*//" -e "s/^[[:space:]]*//" -e "s/[[:space:]]*\\$//" '
                 '-e "/^-[dh]/d" -e "/^[^-]/d" "$1" | tr "\\n" " "); '
                 'eval "timeout 5 memcached $params -V" >/dev/null\' memcached-validate %s'),
+            # memcached.service: ExecStart=/usr/bin/memcached -p ${PORT} -u ${USER} -m ${CACHESIZE} -c ${MAXCONN} $OPTIONS
+            'RedHat': ('sh -c \'. "$1" && exec timeout 5 memcached -p "$PORT" -u "$USER" -m "$CACHESIZE" -c "$MAXCONN" '
+                       '$OPTIONS -V >/dev/null\' memcached-validate %s'),
+            'Suse': 'sh -c \'. "$1" && exec timeout 5 memcached $MEMCACHED_PARAMS -V >/dev/null\' memcached-validate %s',
         },
-        # No reload: the init script's force-reload is a restart.
+        # No reload: the init script's force-reload is a restart (and memcached.service has none).
         'apply': 'restart',
-        'log': {'default': '/var/log/memcached.log'},
+        # RHEL's and SUSE's units log to the journal only.
+        'log': {'default': '/var/log/memcached.log', 'RedHat': '', 'Suse': ''},
     },
     'apache': {
         'service': {'default': 'apache2', 'RedHat': 'httpd', 'Archlinux': 'httpd', 'FreeBSD': 'apache24'},

@@ -272,6 +272,15 @@ def edit_patterns(edit):
     return [each['regexp'] for each in edit['edits']]
 
 
+def edits_of(entry):
+    """A catalogue entry's edits per platform key: its one edit as ``default``, or its table of them.
+
+    Most services write the same directive everywhere; memcached's options are a file of
+    command-line lines on Debian and a shell variable elsewhere, so its edit differs per platform.
+    """
+    return {'default': entry['edit']} if 'kind' in entry['edit'] else entry['edit']
+
+
 def wanted_files(variables, catalogue):
     """What the fact module reads of the services' configs before anything is known of the host.
 
@@ -284,9 +293,11 @@ def wanted_files(variables, catalogue):
         if entry is None:
             continue
         paths = [service['config']] if service.get('config') else sorted(set(entry['config'].values()))
+        # Every platform's edit is asked for: the platform is not known yet either.
+        wanted = [pattern for edit in edits_of(entry).values() for pattern in edit_patterns(edit)]
         for path in paths:
             patterns = files.setdefault(path, [])
-            patterns.extend(pattern for pattern in edit_patterns(entry['edit']) if pattern not in patterns)
+            patterns.extend(pattern for pattern in wanted if pattern not in patterns)
     return [{'path': path, 'patterns': patterns} for path, patterns in sorted(files.items())]
 
 
@@ -408,6 +419,7 @@ def plan_services(variables, facts, catalogue, limit):
         entry = catalogue[name]
         config = stat['lnk_source'] if stat.get('islnk') else stat['path']
         names = [_pick(entry[key], family) for key in ('service', 'validate', 'log')]
+        edit = _pick(edits_of(entry), family)
         version = release_of(entry, stat['path'], index, name) if any('{version}' in each for each in names) else None
         explicit = service.get('backlog') is not None
         requested = _integer(service['backlog']) if explicit else int(limit)
@@ -434,9 +446,9 @@ def plan_services(variables, facts, catalogue, limit):
             'log': _stem(_release(_pick(entry['log'], family), version), stat['path']),
             # How one with no listener is started: a restart where a start would do nothing (uWSGI's).
             'start': entry.get('start', 'start'),
-            'edit': entry['edit'],
+            'edit': edit,
             # Whether the edit may change the file; a run with nothing to change runs no edit.
-            'edit_needed': edit_changes(entry['edit'], stat.get('lines'), backlog),
+            'edit_needed': edit_changes(edit, stat.get('lines'), backlog),
         })
         if explicit and requested > backlog:
             warnings.append(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -23,6 +24,9 @@ import pytest
 from netns import controller_bin, controller_version, dependencies_path, run_playbook
 from fleet import SshAccess
 from nshost import NamespaceHost, RootHost
+
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _plan
+from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
 
 
 class Service:
@@ -276,6 +280,32 @@ def test_kernel_limit_change_alone_restarts_listeners_that_asked_for_more(host, 
     process, tasks, changed = run_role({'listener_backlog_somaxconn': 3000, 'listener_backlog_services': services})
     assert process.returncode == 0, process.stdout + process.stderr
     assert granted(host, 80) == [2000, 2000]
+
+
+# /etc/sysconfig/memcached as RHEL's and SUSE's packages install it (the unit tests' releases.yml
+# records both with their sources).
+SYSCONFIG_MEMCACHED = {
+    'RedHat': 'PORT="11211"\nUSER="memcached"\nMAXCONN="1024"\nCACHESIZE="64"\nOPTIONS="-l 127.0.0.1,::1"\n',
+    'Suse': 'MEMCACHED_PARAMS="-l 127.0.0.1"\nMEMCACHED_USER="memcached"\nMEMCACHED_GROUP="memcached"\n',
+}
+
+
+@pytest.mark.parametrize('family', sorted(SYSCONFIG_MEMCACHED))
+def test_memcached_checks_of_a_sysconfig_file_run_memcached_on_its_options(host, family):
+    """RHEL's and SUSE's memcached validators, run with Debian's memcached (upstream's option parser):
+    the stock file with the role's -b passes; an option memcached does not know fails in its words."""
+    validate = CATALOGUE['memcached']['validate'][family]
+    edit = _plan.edits_of(CATALOGUE['memcached'])[family]
+    text = SYSCONFIG_MEMCACHED[family]
+    for each in edit['edits']:
+        text = re.sub(each['regexp'], each['replace'].replace('{backlog}', '4096'), text, flags=re.MULTILINE)
+    assert '-b 4096"' in text
+    host.write('/tmp/memcached', text)
+    checked = host.run('sh', '-c', validate % '/tmp/memcached', check=False)
+    assert checked.returncode == 0, checked.stderr
+    host.write('/tmp/memcached', text.replace('-b 4096', '-b 4096 --no-such-option'))
+    checked = host.run('sh', '-c', validate % '/tmp/memcached', check=False)
+    assert checked.returncode != 0 and 'no-such-option' in checked.stderr, checked.stderr
 
 
 def test_config_failing_validation_leaves_file_and_service_untouched(host, run_role):

@@ -205,7 +205,7 @@ def test_every_catalogue_service_resolves_on_every_family_it_knows(name, family)
         named = named.replace('{stem}', os.path.splitext(os.path.basename(planned['config']))[0])
         assert planned[key] == (named.replace('{version}', release) if release else named), key
         assert '{version}' not in planned[key] and '{stem}' not in planned[key]
-    assert planned['edit'] == entry['edit']
+    assert planned['edit'] == _plan.edits_of(entry).get(family, _plan.edits_of(entry)['default'])
     assert planned['backlog'] == min(4096, entry.get('max_backlog', 4096))
 
 
@@ -364,15 +364,22 @@ MARIADB_STOCK = []
     ('nginx', None, 4096, True),                               # unreadable: the edit decides
 ])
 def test_an_edit_runs_only_where_it_would_change_the_file(name, lines, backlog, needed):
-    assert _plan.edit_changes(CATALOGUE[name]['edit'], lines, backlog) is needed
+    assert _plan.edit_changes(_plan.edits_of(CATALOGUE[name])['default'], lines, backlog) is needed
 
 
-@pytest.mark.parametrize('name', sorted(CATALOGUE))
-def test_the_prediction_agrees_with_the_edit_itself(name, tmp_path):
+# /etc/sysconfig/memcached as RHEL's and SUSE's packages install it (releases.yml records both, with sources).
+SYSCONFIG_STOCK = ['PORT="11211"\n', 'USER="memcached"\n', 'MAXCONN="1024"\n', 'CACHESIZE="64"\n',
+                   'OPTIONS="-l 127.0.0.1,::1"\n', 'MEMCACHED_PARAMS="-l 127.0.0.1"\n']
+EDITS = [(name, key) for name in sorted(CATALOGUE) for key in sorted(_plan.edits_of(CATALOGUE[name]))]
+
+
+@pytest.mark.parametrize('name, key', EDITS)
+def test_the_prediction_agrees_with_the_edit_itself(name, key, tmp_path):
     """Apply each edit the way lineinfile and replace do, to files of only the lines the module returns."""
-    edit = CATALOGUE[name]['edit']
+    edit = _plan.edits_of(CATALOGUE[name])[key]
     for lines in ([], ['x 1\n'] + REDIS_STOCK + NGINX_STOCK + ['back_log = 80\n', '-b 1024\n', 'ListenBacklog 511\n',
-                                                               'listen.backlog = 511\n', '\tbacklog 100\n']):
+                                                               'listen.backlog = 511\n', '\tbacklog 100\n'],
+                  SYSCONFIG_STOCK, ['OPTIONS="-b 1024 -l x"\n', 'MEMCACHED_PARAMS=""\n']):
         matching = [line for line in lines if any(re.search(pattern, line) for pattern in _plan.edit_patterns(edit))]
         text = ''.join(matching)
         if edit['kind'] == 'replace':
@@ -391,6 +398,23 @@ def test_the_prediction_agrees_with_the_edit_itself(name, tmp_path):
             edited = ''.join(edited)
         assert _plan.edit_changes(edit, matching, 4096) is (edited != text), (name, matching)
         assert _plan.edit_changes(edit, edited.splitlines(True), 4096) is False, (name, edited)
+
+
+@pytest.mark.parametrize('key, variable', [('RedHat', 'OPTIONS'), ('Suse', 'MEMCACHED_PARAMS')])
+def test_memcached_in_a_shell_variable_gets_b_added_or_its_number_changed(key, variable):
+    edit = _plan.edits_of(CATALOGUE['memcached'])[key]
+
+    def apply(text):
+        for each in edit['edits']:
+            text = re.sub(each['regexp'], each['replace'].replace('{backlog}', '4096'), text, flags=re.MULTILINE)
+        return text
+
+    stock = ''.join(SYSCONFIG_STOCK)
+    edited = apply(stock)
+    assert '%s="-l 127.0.0.1%s -b 4096"\n' % (variable, ',::1' if variable == 'OPTIONS' else '') in edited
+    assert edited.count('-b ') == 1 and apply(edited) == edited
+    assert apply('%s="-U 0 -b 1024 -l ::1"\n' % variable) == '%s="-U 0 -b 4096 -l ::1"\n' % variable
+    assert apply('#%s="-l x"\n' % variable) == '#%s="-l x"\n' % variable  # a comment stays as it is
 
 
 def test_a_converged_host_has_no_work_and_each_part_says_when_it_has():
