@@ -148,6 +148,8 @@ CATALOGUE = {
             'FreeBSD': '/usr/local/etc/valkey.conf',
         },
         'unsupported': {
+            'Ubuntu 20': 'Ubuntu has no valkey package before 24.04',
+            'Ubuntu 22': 'Ubuntu has no valkey package before 24.04',
             'Suse': ('SUSE\'s valkey package installs no configuration (only /etc/valkey/default.conf.example; '
                      'valkey@NAME.service reads /etc/valkey/NAME.conf); set config to your instance\'s file and '
                      'service to valkey@NAME'),
@@ -222,7 +224,9 @@ CATALOGUE = {
             # memcached.service: ExecStart=/usr/bin/memcached -p ${PORT} -u ${USER} -m ${CACHESIZE} -c ${MAXCONN} $OPTIONS
             'RedHat': ('sh -c \'. "$1" && exec timeout 5 memcached -p "$PORT" -u "$USER" -m "$CACHESIZE" -c "$MAXCONN" '
                        '$OPTIONS -V >/dev/null\' memcached-validate %s'),
-            'Suse': 'sh -c \'. "$1" && exec timeout 5 memcached $MEMCACHED_PARAMS -V >/dev/null\' memcached-validate %s',
+            # memcached.service: ExecStart=/usr/sbin/memcached -u $MEMCACHED_USER $MEMCACHED_PARAMS
+            'Suse': ('sh -c \'. "$1" && exec timeout 5 memcached -u "$MEMCACHED_USER" $MEMCACHED_PARAMS -V >/dev/null\' '
+                     'memcached-validate %s'),
         },
         # No reload: the init script's force-reload is a restart (and memcached.service has none).
         'apply': 'restart',
@@ -317,7 +321,8 @@ CATALOGUE = {
                 'FreeBSD': '/var/log/mysql/mysqld.err'},
     },
     'uwsgi': {
-        'service': {'default': 'uwsgi'},
+        # Arch runs each app as an instance of uwsgi@.service named after its file (/etc/uwsgi/NAME.ini).
+        'service': {'default': 'uwsgi', 'Archlinux': 'uwsgi@{stem}'},
         'process': {'default': '^uwsgi'},
         # Debian's init script starts each app of apps-enabled (links into apps-available, edited
         # where they point) and the package enables none: the one app there is the file; with

@@ -437,7 +437,7 @@ def plan_services(variables, facts, catalogue, limit):
             'backlog': backlog,
             # A symbolic link (Debian's sites-enabled) is edited where it points, so it stays a link.
             'config': config,
-            'service': service.get('service') or _release(_pick(entry['service'], family), version),
+            'service': service.get('service') or _stem(_release(_pick(entry['service'], family), version), stat['path']),
             'process': _pick(entry['process'], family),
             # Whether its unix-domain listeners take the backlog too (php-fpm, MariaDB: yes).
             'unix': bool(entry.get('unix', False)),
@@ -502,7 +502,7 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
         entry = catalogue.get(template['service'], {})
         apply = template.get('restart') or entry.get('apply', 'restart')
         wanted.append({
-            'service': _pick(entry['service'], family) if entry else template['service'],
+            'service': _stem(_pick(entry['service'], family), template['dest']) if entry else template['service'],
             'name': template['service'],
             'log': _stem(_pick(entry['log'], family), template['dest']) if entry else '',
             'state': 'reloaded' if apply == 'reload' else 'restarted',
