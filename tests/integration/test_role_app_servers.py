@@ -15,14 +15,13 @@ with no service at all, so the test writes the init script a user would have (a 
 from __future__ import annotations
 
 import shlex
-import subprocess
 import time
 
 import pytest
 
 # run_role is a fixture: pytest finds it by name in this module (its `host` is this module's).
 from test_role_services import (  # pylint: disable=unused-import
-    failure_message, granted, make_host, pid_of, run_role, unix_granted)
+    failure_message, granted, make_host, pid_of, port_held, run_role, unix_granted)
 
 from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
 
@@ -138,18 +137,9 @@ def test_uwsgi_failing_to_start_is_reported_from_the_log_of_its_app(host, run_ro
     host.write(UWSGI_APP, '[uwsgi]\nplugins = python3\nhttp-socket = 127.0.0.1:8000\nchdir = /srv/shop\n'
                           'wsgi-file = app.py\n')
     host.run('ln', '-s', '../apps-available/shop.ini', UWSGI_ENABLED)
-    # Something else holds the app's port.
-    blocker = subprocess.Popen(host.command(['python3', '-c', (
-        'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); '
-        's.bind(("127.0.0.1", 8000)); s.listen(5); print("ready", flush=True); sys.stdin.read()')]),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert blocker.stdout.readline().strip() == 'ready'
+    with port_held(host, 8000):  # something else holds the app's port
         process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'uwsgi'}],
                                             'listener_backlog_verify_timeout': 3})
-    finally:
-        blocker.kill()
-        blocker.wait()
     assert process.returncode != 0
     message = failure_message(tasks)
     assert UWSGI_LOG in message and 'Address already in use' in message, message

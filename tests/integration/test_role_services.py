@@ -13,6 +13,7 @@ and starts the daemons there with their init scripts.  The truth is read back wi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -338,18 +339,24 @@ def test_nginx_fragment_failing_validation_shows_nginx_words(host, run_role):
     assert not host.listeners().get(80), 'nginx must not have been started'
 
 
-def test_failed_start_is_reported_in_the_services_words(host, run_role):
-    # Something else holds Redis's port on 127.0.0.1 in this host.
+@contextlib.contextmanager
+def port_held(host, port):
+    """Something else listening on 127.0.0.1:``port`` in ``host`` while the block runs."""
     blocker = subprocess.Popen(host.command(['python3', '-c', (
         'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); '
-        's.bind(("127.0.0.1", 6379)); s.listen(5); print("ready", flush=True); sys.stdin.read()')]),
+        's.bind(("127.0.0.1", %d)); s.listen(5); print("ready", flush=True); sys.stdin.read()' % port)]),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert blocker.stdout.readline().strip() == 'ready'
-        process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'redis'}]})
+        yield
     finally:
         blocker.kill()
         blocker.wait()
+
+
+def test_failed_start_is_reported_in_the_services_words(host, run_role):
+    with port_held(host, 6379):  # Redis's port
+        process, tasks, changed = run_role({'listener_backlog_services': [{'name': 'redis'}]})
     assert process.returncode != 0
     message = failure_message(tasks)
     # Redis forks before it binds, so its init script reports success: verification finds no
