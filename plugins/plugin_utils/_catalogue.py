@@ -51,12 +51,16 @@ def _mariadb_validate(server):
 def _variable_edit(name):
     """memcached's -b N inside a shell variable of options (NAME="-l 127.0.0.1"), as replace edits.
 
-    A -b already there gets the number; else -b N is added at the end of the value.  Each
-    expression stays within the one line, as edit_changes needs.
+    A -b already there gets the number; else -b N is added at the end of the quoted value
+    (double or single quotes, `export` or not).  Each expression stays within the one line, as
+    edit_changes needs.  ``needs`` says what must be in the file for the edit to write anything:
+    without such a line the planner stops before any change instead of writing nothing.
     """
-    return {'kind': 'replace', 'edits': [
-        {'regexp': r'(^[ \t]*%s="(?:[^"\n]*[ \t])?-b[ \t]*)\d+' % name, 'replace': r'\g<1>{backlog}'},
-        {'regexp': r'^([ \t]*%s="(?:(?!-b[ \t\d])[^"\n])*?)[ \t]*"' % name, 'replace': r'\g<1> -b {backlog}"'},
+    start = r'^([ \t]*(?:export[ \t]+)?%s[ \t]*=[ \t]*(["\']))' % name
+    return {'kind': 'replace', 'needs': '%s="..." (its value quoted)' % name, 'edits': [
+        {'regexp': start + r'((?:(?:(?!\2)[^\n])*[ \t])?-b[ \t]*)\d+', 'replace': r'\g<1>\g<3>{backlog}'},
+        {'regexp': start + r'((?:(?!-b[ \t\d])(?!\2)[^\n])*?)[ \t]*\2',
+         'replace': r'\g<1>\g<3> -b {backlog}\g<2>'},
     ]}
 
 
@@ -121,10 +125,12 @@ CATALOGUE = {
                  'insertafter': 'EOF'},
         # Redis has no config-test mode.  It reads the whole file, then refuses to run with no
         # port and no socket: that refusal means the file parsed; any other outcome is Redis's
-        # own error about the file, printed as it gave it.
+        # own error about the file, printed as it gave it.  Redis before 6 (EL8's default
+        # stream, redis:5) has no TLS and refuses --tls-port as a bad directive.
         'validate': {
             'default': (
-                'sh -c \'out=$(redis-server "$1" --port 0 --tls-port 0 --unixsocket "" --daemonize no --logfile "" '
+                'sh -c \'case $(redis-server --version) in *" v="[2-5].*) tls=;; *) tls="--tls-port 0";; esac; '
+                'out=$(redis-server "$1" --port 0 $tls --unixsocket "" --daemonize no --logfile "" '
                 '--pidfile "" 2>&1); case $out in *"Configured to not listen anywhere"*) exit 0;; esac; '
                 r'printf "%%s\n" "$out" >&2; exit 1' "' redis-validate %s"),
         },
@@ -351,7 +357,8 @@ CATALOGUE = {
         'start': 'restart',
         # The init script logs each app to a file named after its config ({stem}); FreeBSD's rc.d
         # script runs one uwsgi with -d /var/log/uwsgi.log, Alpine's an emperor logging to uwsgi.log.
-        'log': {'default': '/var/log/uwsgi/app/{stem}.log', 'Alpine': '/var/log/uwsgi/uwsgi.log',
+        # uwsgi@.service (Arch) logs to the journal.
+        'log': {'default': '/var/log/uwsgi/app/{stem}.log', 'Alpine': '/var/log/uwsgi/uwsgi.log', 'Archlinux': '',
                 'FreeBSD': '/var/log/uwsgi.log'},
     },
     'gunicorn': {

@@ -402,6 +402,11 @@ def _stem(text, path):
     return text.replace('{stem}', os.path.splitext(os.path.basename(path))[0])
 
 
+def config_of(stat):
+    """The file an edit changes: where a link points, else the path."""
+    return stat['lnk_source'] if stat.get('islnk') else stat['path']
+
+
 def plan_services(variables, facts, catalogue, limit):
     """Each managed service's config, edit, validator, backlog and way of applying it.
 
@@ -417,9 +422,15 @@ def plan_services(variables, facts, catalogue, limit):
     for index, (service, stat) in enumerate(zip(variables.get('services') or [], stats)):
         name = service['name']
         entry = catalogue[name]
-        config = stat['lnk_source'] if stat.get('islnk') else stat['path']
+        config = config_of(stat)
         names = [_pick(entry[key], family) for key in ('service', 'validate', 'log')]
         edit = _pick(edits_of(entry), family)
+        lines = stat.get('lines')
+        if edit.get('needs') and lines is not None and not any(
+                re.search(pattern, line) for pattern in edit_patterns(edit) for line in lines):
+            raise PlanError(
+                'listener_backlog_services[%d].config (%s): %s has no %s line to write the backlog into; add one, or set '
+                'config to the file %s reads its options from.' % (index, name, config_of(stat), edit['needs'], name))
         version = release_of(entry, stat['path'], index, name) if any('{version}' in each for each in names) else None
         explicit = service.get('backlog') is not None
         requested = _integer(service['backlog']) if explicit else int(limit)

@@ -196,7 +196,9 @@ def test_every_catalogue_service_resolves_on_every_family_it_knows(name, family)
     assert config == CATALOGUE[name]['config'][family]
     # The planner asked the fact module for it, whichever family the host turns out to be.
     assert config in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
-    planned = _plan.plan_services(variables, with_files(facts, (config, [])), CATALOGUE, 4096)['services'][0]
+    # The lines of the stock file the edit needs, where it needs one (memcached's options variable).
+    stock = [line for line in SYSCONFIG_STOCK if _plan.edits_of(CATALOGUE[name]).get(family, {}).get('needs')]
+    planned = _plan.plan_services(variables, with_files(facts, (config, stock)), CATALOGUE, 4096)['services'][0]
     entry = CATALOGUE[name]
     release = PHP_RELEASES.get(planned['config'], '8.2') if 'version' in entry else None
     assert planned['config'] == MATCHES.get(config, config)
@@ -415,6 +417,36 @@ def test_memcached_in_a_shell_variable_gets_b_added_or_its_number_changed(key, v
     assert edited.count('-b ') == 1 and apply(edited) == edited
     assert apply('%s="-U 0 -b 1024 -l ::1"\n' % variable) == '%s="-U 0 -b 4096 -l ::1"\n' % variable
     assert apply('#%s="-l x"\n' % variable) == '#%s="-l x"\n' % variable  # a comment stays as it is
+
+
+@pytest.mark.parametrize('line, applied', [
+    ("OPTIONS='-l 127.0.0.1'\n", "OPTIONS='-l 127.0.0.1 -b 4096'\n"),      # single quotes
+    ('export OPTIONS="-l ::1"\n', 'export OPTIONS="-l ::1 -b 4096"\n'),
+    ('OPTIONS = "-l ::1"\n', 'OPTIONS = "-l ::1 -b 4096"\n'),
+    ('OPTIONS="-l x -b1024"\n', 'OPTIONS="-l x -b4096"\n'),
+])
+def test_memcached_options_variable_in_the_shapes_a_shell_file_may_have(line, applied):
+    edit = _plan.edits_of(CATALOGUE['memcached'])['RedHat']
+    text = line
+    for each in edit['edits']:
+        text = re.sub(each['regexp'], each['replace'].replace('{backlog}', '4096'), text, flags=re.MULTILINE)
+    assert text == applied
+    assert _plan.edit_changes(edit, [line], 4096) is True and _plan.edit_changes(edit, [text], 4096) is False
+
+
+def test_memcached_without_an_options_line_stops_before_any_change_instead_of_writing_nothing():
+    facts = debian12()
+    facts['os_family'], facts['distribution'], facts['distribution_version'] = 'RedHat', 'Rocky', '9.4'
+    variables = {'services': [{'name': 'memcached'}]}
+    path = _plan.config_paths(variables, facts, CATALOGUE)[0]
+    assert path == '/etc/sysconfig/memcached'
+    with pytest.raises(_plan.PlanError) as error:
+        _plan.plan_services(variables, with_files(facts, (path, ['#OPTIONS="-l ::1"\n'])), CATALOGUE, 4096)
+    assert str(error.value) == (
+        'listener_backlog_services[0].config (memcached): /etc/sysconfig/memcached has no OPTIONS="..." (its value '
+        'quoted) line to write the backlog into; add one, or set config to the file memcached reads its options from.')
+    planned = _plan.plan_services(variables, with_files(facts, (path, ['OPTIONS=""\n'])), CATALOGUE, 4096)
+    assert planned['services'][0]['edit_needed'] is True
 
 
 def test_a_converged_host_has_no_work_and_each_part_says_when_it_has():

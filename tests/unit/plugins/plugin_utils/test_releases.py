@@ -85,12 +85,12 @@ def facts_for(release, variant, shape):
     return (module_facts if shape == 'module' else setup_facts)(release, variant)
 
 
-def with_config(facts, name, path, exists):
-    """``facts`` with the fact module's answer for the service's config: ``path`` found (or not)."""
+def with_config(facts, name, path, exists, lines=()):
+    """``facts`` with the fact module's answer for the service's config: ``path`` found (or not), with ``lines``."""
     facts = copy.deepcopy(facts)
     keys = _plan.platform_keys(facts)
     asked, dummy = _plan.catalogue_config(CATALOGUE[name], keys)
-    answer = {'path': path, 'pattern': None, 'exists': exists, 'lines': [] if exists else None, 'islnk': False,
+    answer = {'path': path, 'pattern': None, 'exists': exists, 'lines': list(lines) if exists else None, 'islnk': False,
               'lnk_source': None}
     if asked and _plan.WILDCARDS.search(asked):
         answer['pattern'] = asked
@@ -152,7 +152,8 @@ def test_the_planner_resolves_what_the_release_installs(release, variant, shape,
     asked = _plan.config_paths(variables, facts, CATALOGUE)[0]
     # The fact module is asked for the file before the platform is known.
     assert asked in [entry['path'] for entry in _plan.wanted_files(variables, CATALOGUE)]
-    facts = with_config(facts, name, recorded['config'], True)
+    # The package's stock file where one is recorded (memcached's options variable must be there).
+    facts = with_config(facts, name, recorded['config'], True, recorded.get('stock_file', '').splitlines(True))
     _plan.config_files(variables, facts, CATALOGUE)
     planned = _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]
     found = {
@@ -219,11 +220,18 @@ def test_a_platform_keys_order_is_distribution_then_family_each_most_specific_fi
 
 
 def test_user_config_still_overrides_an_unsupported_platform():
-    el9 = [release for release in RELEASES if release['key'] == 'el9'][0]
-    facts = setup_facts(el9, el9['os_release'][0])
-    variables = {'services': [{'name': 'memcached', 'config': '/etc/memcached.conf'}]}
+    """Valkey built or installed otherwise on Ubuntu 22.04, which packages none: the user's file is edited."""
+    jammy = [release for release in RELEASES if release['key'] == 'ubuntu-22.04'][0]
+    facts = setup_facts(jammy, jammy['os_release'][0])
+    assert _plan.catalogue_config(CATALOGUE['valkey'], _plan.platform_keys(facts))[1]  # unsupported there
+    variables = {'services': [{'name': 'valkey', 'config': '/opt/valkey/valkey.conf'}]}
     _plan.check_services(variables, facts, CATALOGUE)
-    assert _plan.config_paths(variables, facts, CATALOGUE) == ['/etc/memcached.conf']
+    assert _plan.config_paths(variables, facts, CATALOGUE) == ['/opt/valkey/valkey.conf']
+    facts = with_config(facts, 'valkey', '/opt/valkey/valkey.conf', True, ['tcp-backlog 511\n'])
+    facts['listener_backlog_files'][0]['pattern'] = None
+    planned = _plan.plan_services(variables, facts, CATALOGUE, 4096)['services'][0]
+    assert planned['config'] == '/opt/valkey/valkey.conf' and planned['edit_needed'] is True
+    assert planned['edit']['line'] == 'tcp-backlog {backlog}'
 
 
 def test_every_release_records_every_catalogue_service_with_sources():
