@@ -40,17 +40,17 @@ PRIVATE_TREES = ('/etc', '/var')
 INIT = r'''
 import os, signal
 
-def reap(*_):
+# SIGCHLD stays blocked and is taken with sigwait: a child that exits between two waits is
+# still pending then, where a handler and pause() could miss it until the next signal.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+while True:
+    signal.sigwait({signal.SIGCHLD})
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
+                break
         except OSError:
-            return
-
-signal.signal(signal.SIGCHLD, reap)
-while True:
-    signal.pause()
+            break
 '''
 
 
