@@ -167,6 +167,7 @@ def interpreter(namespace, python, directory, fault=None, prefix=(), release=Non
     setup = 'true'
     prefix = list(prefix)
     fault_file = None
+    chrooted = release not in (None, 'debian12')
     if fault:
         spec = FAULTS[fault]
         path = os.path.join(directory, 'somaxconn-%s' % fault)
@@ -175,14 +176,12 @@ def interpreter(namespace, python, directory, fault=None, prefix=(), release=Non
                 handle.write(spec['content'])
             os.chmod(path, spec['mode'])
             fault_file = path
-        setup = spec['setup'].format(file='/tmp/nbt-fault' if release not in (None, 'debian12') else shlex.quote(path))
+        setup = spec['setup'].format(file='/tmp/nbt-fault' if chrooted else shlex.quote(path))
         prefix = spec.get('prefix', []) + prefix
     script = os.path.join(directory, 'python-%s-%s' % (namespace.name, fault or 'plain'))
     inner = ['sh', '-c', setup + ' && exec "$@"', 'nbt-wrapper'] + prefix + [python]
-    if release in (None, 'debian12'):
-        command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private'] + inner
-        body = 'exec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command)
-    else:
+    command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private']
+    if chrooted:
         from rootfs import root_filesystem
 
         root = shlex.quote(root_filesystem(release))
@@ -191,9 +190,8 @@ def interpreter(namespace, python, directory, fault=None, prefix=(), release=Non
         if fault_file:
             steps.append('cp -p %s %s/tmp/nbt-fault' % (shlex.quote(fault_file), root))
         steps.append('shift; exec chroot %s %s /tmp/module.py "$@"' % (root, ' '.join(shlex.quote(part) for part in inner)))
-        command = ['ip', 'netns', 'exec', namespace.name, 'unshare', '--mount', '--propagation', 'private',
-                   'sh', '-ec', '; '.join(steps), 'nbt-root']
-        body = 'exec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command)
+        inner = ['sh', '-ec', '; '.join(steps), 'nbt-root']
+    body = 'exec %s "$@"\n' % ' '.join(shlex.quote(part) for part in command + inner)
     with open(script, 'w') as handle:
         handle.write('#!/bin/sh\n' + body)
     os.chmod(script, 0o755)

@@ -93,12 +93,15 @@ class NamespaceHost:
             time.sleep(0.02)
         raise RuntimeError('the init of host %s did not start' % self.name)
 
-    def _make_mount_namespace(self):
+    def _bind_directory(self):
         # The ns file must sit on a private mount, or the kernel refuses to bind it.
         subprocess.run(['mount', '--bind', self.directory, self.directory], check=True)
         self._bound = True
         subprocess.run(['mount', '--make-private', self.directory], check=True)
         open(self.mount_ns, 'w').close()
+
+    def _make_mount_namespace(self):
+        self._bind_directory()
         state = os.path.join(self.directory, 'state')
         os.mkdir(state)
         steps = ['mount -t tmpfs nbt-state %s' % shlex.quote(state),
@@ -219,10 +222,7 @@ class RootHost(NamespaceHost):
         super().__init__(label, somaxconn)
 
     def _make_mount_namespace(self):
-        subprocess.run(['mount', '--bind', self.directory, self.directory], check=True)
-        self._bound = True
-        subprocess.run(['mount', '--make-private', self.directory], check=True)
-        open(self.mount_ns, 'w').close()
+        self._bind_directory()
         state, self.root = os.path.join(self.directory, 'state'), os.path.join(self.directory, 'root')
         os.mkdir(state)
         os.mkdir(self.root)
