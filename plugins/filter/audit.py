@@ -27,7 +27,10 @@ def short_id(identity):
 
 
 def namespace_label(entry):
-    """How the report names a namespace: its container (and pod), its ip netns name, or its inode."""
+    """How the report names a namespace: the machine's own, its container (and pod), its ip netns name, or its inode."""
+    if entry.get('initial'):
+        # Never a container's, whichever namespace the facts were read from.
+        return "the machine's own network namespace"
     container = entry.get('container')
     if container:
         # Kubernetes' cgroupfs driver does not name the runtime: the pod is what is known.

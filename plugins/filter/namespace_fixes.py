@@ -17,7 +17,8 @@ description:
   - Takes C(ansible_facts.listener_backlog_namespaces) (M(netstack.backlog.listener_backlog_facts) with
     O(netstack.backlog.listener_backlog_facts#module:namespaces=true)) and a limit, and returns every namespace but
     the module's own whose C(net.core.somaxconn) is below it, with a message that names the container and says how to
-    set the value where the container is defined, for its runtime.
+    set the value where the container is defined, for its runtime (for the machine's own network namespace, seen
+    from another one, that it is the machine's).
   - A container's network namespace is made at the kernel's default, not at the host's value, so tuning the host
     does nothing for it. The recipes - C(docker run --sysctl) and compose C(sysctls); Podman's C(--sysctl) and
     Quadlet C(Sysctl=); C(nerdctl run --sysctl); a Kubernetes pod's C(securityContext.sysctls), which the kubelet
@@ -47,8 +48,11 @@ RETURN = r'''
 _value:
   description:
     - One dict per namespace below the limit, with C(id), C(label) (the container's runtime and short ID, with its
-      pod; else the C(ip netns) name; else the inode), C(limit) (its own), C(runtime) and C(message).
+      pod; else the C(ip netns) name; else the inode), C(limit) (its own), C(runtime), C(initial) and C(message).
     - Namespaces that could not be read (their C(error) is set) are left out.
+    - The machine's own network namespace (C(initial), below the limit when Ansible runs in another namespace, as in a
+      pod) is listed with C(initial=true) and a message saying so, and no recipe, since it is no container, and
+      M(netstack.backlog.namespace_somaxconn) refuses to set it.
   type: list
   elements: dict
 '''
@@ -107,20 +111,30 @@ def namespace_fixes(namespaces, limit):
     if not 0 <= limit <= INT_MAX:
         raise AnsibleFilterError('netstack.backlog.namespace_fixes: limit must be 0 to %d, got %d' % (INT_MAX, limit))
     fixes = []
+    current = [entry.get('id') for entry in namespaces if entry.get('current')]
     for entry in namespaces:
         own = entry.get('listener_backlog')
         if entry.get('current') or entry.get('error') or own is None or own >= limit:
             continue
         label = namespace_label(entry)
-        how = recipe(entry, limit)
+        if entry.get('initial'):
+            # Ansible runs in another namespace (a pod, ip netns exec): "this host" is that one, and
+            # the machine's own is no container to fix from there, nor to set live.
+            message = ('%s (%s) has %s %d, below the %d set here, in network namespace %s where this run works: '
+                       'the machine keeps its own value. To tune the machine, run the role in its own network '
+                       'namespace.' % (label, entry.get('id'), KEY, own, limit, current[0] if current else 'unknown'))
+        else:
+            how = recipe(entry, limit)
+            message = ('%s (network namespace %s) has %s %d, below the %d set on this host: a container keeps '
+                       'the value its network namespace was made with, so its listeners get at most %d. %s.'
+                       % (label, entry.get('id'), KEY, own, limit, own, how[:1].upper() + how[1:]))
         fixes.append({
             'id': entry.get('id'),
             'label': label,
             'limit': own,
             'runtime': (entry.get('container') or {}).get('runtime'),
-            'message': ('%s (network namespace %s) has %s %d, below the %d set on this host: a container keeps '
-                        'the value its network namespace was made with, so its listeners get at most %d. %s.'
-                        % (label, entry.get('id'), KEY, own, limit, own, how[:1].upper() + how[1:])),
+            'initial': bool(entry.get('initial')),
+            'message': message,
         })
     return fixes
 

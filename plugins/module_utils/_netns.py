@@ -48,6 +48,23 @@ USER_NETNS_GLOB = ('/run/user', 'netns')
 # How many process ids an entry lists (the lowest first).
 PID_SAMPLE = 16
 
+# The machine's own network namespace (the kernel's init_net, the one PID 1 of the initial PID
+# namespace runs in) is never a container's, whichever namespace the module runs in.  Three
+# ways to know it, in the order tried (initial_namespace):
+# - kernel threads never leave the initial namespaces (kernel/nsproxy.c: they run with
+#   init_nsproxy, whose net_ns is init_net), and kthreadd is PID 2 of the initial PID namespace
+#   (init/main.c, rest_init()); /proc/2 is a kernel thread only there, which PF_KTHREAD
+#   (include/linux/sched.h) in the flags of its /proc/2/stat tells;
+# - PID 1, when the module's PID namespace is the initial one (its inode is fixed,
+#   PROC_PID_INIT_INO in include/linux/proc_ns.h since Linux 3.8);
+# - from Linux 6.18 init_net's inode itself is fixed (NET_NS_INIT_INO in
+#   include/uapi/linux/nsfs.h); earlier kernels never hand out an inode below 0xF0000000
+#   (PROC_DYNAMIC_FIRST, fs/proc/generic.c), so that number names no other namespace there.
+PID_NS_INIT_INO = 0xEFFFFFFC
+NET_NS_INIT_INO = 0xEFFFFFF9
+NET_NS_INIT_INO_SINCE = (6, 18)
+PF_KTHREAD = 0x00200000
+
 _NS_LINK = re.compile(r'^net:\[(\d+)\]$')
 _ID = r'([0-9a-f]{64})'
 # Container scopes and directories, matched on one segment of a cgroup path, innermost
@@ -78,6 +95,35 @@ def parse_ns_link(text):
     """The namespace inode of a ``/proc/PID/ns/net`` link text (``net:[4026531840]``), or None."""
     match = _NS_LINK.match((text or '').strip())
     return int(match.group(1)) if match else None
+
+
+def is_kernel_thread(stat_text):
+    """Whether a ``/proc/PID/stat`` text is a kernel thread's (PF_KTHREAD in its flags field).
+
+    The fields after the command name, which is in parentheses and may hold any character,
+    are: state, ppid, pgrp, session, tty_nr, tpgid, flags (man 5 proc).
+    """
+    fields = (stat_text or '').rpartition(')')[2].split()
+    try:
+        return bool(int(fields[6]) & PF_KTHREAD)
+    except (IndexError, ValueError):
+        return False
+
+
+def initial_namespace(kthreadd=None, pid1=None, own_pid_namespace=None, kernel=None):
+    """The inode of the machine's own network namespace, and how it was known; (None, None) if unknown.
+
+    ``kthreadd``: the network namespace inode of PID 2 when /proc/2/stat says it is a kernel
+    thread; ``pid1``: that of PID 1; ``own_pid_namespace``: the inode of the module's PID
+    namespace; ``kernel``: (major, minor) of the running kernel.  Any may be None (unreadable).
+    """
+    if kthreadd is not None:
+        return kthreadd, 'kernel threads'
+    if pid1 is not None and own_pid_namespace == PID_NS_INIT_INO:
+        return pid1, 'PID 1'
+    if kernel is not None and tuple(kernel) >= NET_NS_INIT_INO_SINCE:
+        return NET_NS_INIT_INO, 'fixed inode'
+    return None, None
 
 
 def unescape_unit(name):
@@ -213,6 +259,7 @@ class Discovery(object):
         self.namespaces = {}
         self.pids = []
         self.unreadable = []
+        self.initial = None
 
     def _entry(self, inode):
         entry = self.namespaces.get(inode)
@@ -220,8 +267,10 @@ class Discovery(object):
             entry = self.namespaces[inode] = {'pids': [], 'paths': [], 'name': None}
         return entry
 
-    def scan(self):
+    def scan(self, kernel=None):
+        """List every namespace; ``kernel`` ((major, minor)) helps tell the machine's own (``initial``)."""
         self._scan_processes()
+        self.initial = self._initial(kernel)
         nsfs = self._nsfs_device()
         seen = set()
         for directory in self.ip_netns_dirs:
@@ -251,6 +300,25 @@ class Discovery(object):
                 continue
             if inode is not None:
                 self._entry(inode)['pids'].append(pid)
+
+    def _inode(self, path):
+        try:
+            return os.stat(path).st_ino
+        except OSError:
+            return None
+
+    def _initial(self, kernel):
+        """The inode of the machine's own network namespace (see initial_namespace), or None."""
+        kthreadd = None
+        try:
+            with open('%s/2/stat' % self.proc_root) as handle:
+                if is_kernel_thread(handle.read()):
+                    kthreadd = self._inode('%s/2/ns/net' % self.proc_root)
+        except (IOError, OSError):
+            pass
+        return initial_namespace(kthreadd=kthreadd, pid1=self._inode('%s/1/ns/net' % self.proc_root),
+                                 own_pid_namespace=self._inode('%s/self/ns/pid' % self.proc_root),
+                                 kernel=kernel)[0]
 
     def _nsfs_device(self):
         try:

@@ -486,6 +486,19 @@ ansible_facts:
           type: bool
           returned: always
           sample: false
+        initial:
+          description:
+            - Whether it is the machine's own network namespace (the kernel's first, where PID 1 of the initial PID
+              namespace and every kernel thread run), which is never a container's, whichever namespace the module
+              runs in. Its RV(ansible_facts.ansible_listener_backlog_namespaces[].container) is always null.
+            - Known from the kernel threads or PID 1 when the module sees the machine's processes, and on Linux 6.18 and
+              later, where the kernel gives that namespace a fixed inode (4026531833), from anywhere.
+            - Null when the module runs in a PID namespace of its own on an older kernel, where neither is visible and
+              so nothing tells which namespace is the machine's.
+          type: bool
+          returned: always
+          sample: false
+          version_added: 1.2.0
         name:
           description: Its C(ip netns) name (a file in C(/run/netns)), or null.
           type: str
@@ -565,7 +578,11 @@ import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LINUX_NETSTAT_PATH, LimitGatherer
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import (
+    LINUX_NETSTAT_PATH,
+    LimitGatherer,
+    parse_kernel_release,
+)
 
 # The listener readers (_sock_diag, _netstat) are imported where they are used: a plain
 # run needs neither, and a module on a fleet pays for every import on every host.
@@ -687,8 +704,10 @@ def read_listeners(params, run_command, warnings):
     return listeners, unix_listeners
 
 
-def namespace_label(inode, found, container):
+def namespace_label(inode, found, container, initial=False):
     label = 'network namespace %d' % inode
+    if initial:
+        return "the machine's own %s" % label
     if container:
         # Kubernetes' cgroupfs driver does not name the runtime; the pod is what is known.
         return '%s (%s container %s)' % (label, container['runtime'] or 'Kubernetes', container['id'][:12])
@@ -704,7 +723,7 @@ def gather_namespaces(params, release, run_command, current, warnings):
     again).  Returns (entries, every listener list for the owner walk, the pids listed).
     """
     from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
-    discovery = netns.Discovery().scan()
+    discovery = netns.Discovery().scan(parse_kernel_release(release))
     if discovery.unreadable:
         count = len(discovery.unreadable)
         warnings.append('the network namespace of %d process%s could not be read (permission denied; pid%s %s): '
@@ -720,9 +739,10 @@ def gather_namespaces(params, release, run_command, current, warnings):
             found = discovery.namespaces[inode]
             pids = found['pids'][:netns.PID_SAMPLE]
             container = lowest_container(pids)
-            entry = {'id': inode, 'current': inode == visitor.own_inode, 'name': found['name'], 'pids': pids,
-                     'container': container, 'listener_backlog': None, 'listener_backlog_info': None,
-                     'error': None}
+            initial = None if discovery.initial is None else inode == discovery.initial
+            entry = {'id': inode, 'current': inode == visitor.own_inode, 'initial': initial, 'name': found['name'],
+                     'pids': pids, 'container': None if initial else container, 'listener_backlog': None,
+                     'listener_backlog_info': None, 'error': None}
             if params['listeners']:
                 entry['listeners'] = None
             if params['unix_listeners']:
@@ -731,7 +751,7 @@ def gather_namespaces(params, release, run_command, current, warnings):
             if entry['current']:
                 entry.update(current)
                 continue
-            label = namespace_label(inode, found, container)
+            label = namespace_label(inode, found, container, initial)
             sources = ['/proc/%d/ns/net' % pid for pid in found['pids']] + found['paths']
             read, error = visitor.visit(inode, sources,
                                         functools.partial(read_namespace, params, release, run_command, inode,

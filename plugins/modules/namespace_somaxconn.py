@@ -25,6 +25,10 @@ description:
   - A listener keeps the backlog it got until its service listens again (a restart, or for some services a reload).
   - A namespace that is gone, or that cannot be entered, is reported in RV(namespaces) with its reason and a warning;
     the others are still set.
+  - The machine's own network namespace (the kernel's first, where PID 1 and the kernel's threads run) is never
+    changed, even when the module runs in another namespace and it is named; it is reported with its reason. Where
+    the module cannot tell which namespace is the machine's (it runs in a PID namespace of its own, on a kernel before
+    6.18), it changes none.
   - Linux only.
 options:
   value:
@@ -64,7 +68,7 @@ EXAMPLES = r'''
   netstack.backlog.namespace_somaxconn:
     value: 4096
     namespaces: >-
-      {{ ansible_facts.listener_backlog_namespaces | rejectattr('current') | selectattr('container')
+      {{ ansible_facts.listener_backlog_namespaces | rejectattr('current') | rejectattr('initial') | selectattr('container')
          | rejectattr('listener_backlog', 'none') | selectattr('listener_backlog', 'lt', 4096)
          | map(attribute='id') | list }}
 '''
@@ -107,6 +111,7 @@ from ansible_collections.netstack.backlog.plugins.module_utils._backlog import (
     LINUX_SOMAXCONN_PATH,
     ReadFailure,
     parse_int,
+    parse_kernel_release,
 )
 
 
@@ -141,7 +146,7 @@ def main():
 
     from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
     wanted = module.params['namespaces']
-    discovery = netns.Discovery().scan()
+    discovery = netns.Discovery().scan(parse_kernel_release(os.uname()[2]))
     visitor = netns.Visitor()
     results = []
     try:
@@ -150,6 +155,15 @@ def main():
             results.append(entry)
             if inode == visitor.own_inode:
                 entry['error'] = "the module's own network namespace: set it with ansible.posix.sysctl"
+                continue
+            if inode == discovery.initial:
+                entry['error'] = ("the machine's own network namespace, which this module never changes: set it with "
+                                  "ansible.posix.sysctl run in that namespace")
+                continue
+            if discovery.initial is None:
+                entry['error'] = ("cannot tell whether it is the machine's own network namespace (the module runs in a "
+                                  "PID namespace of its own, where neither PID 1 nor the kernel's threads are the "
+                                  "machine's, on a kernel before 6.18), so it is left alone")
                 continue
             found = discovery.namespaces.get(inode)
             if found is None:

@@ -203,6 +203,26 @@ class NamespaceHost:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+class MachineViewHost(NamespaceHost):
+    """A host whose processes share the machine's PID namespace: Ansible run from a network namespace.
+
+    ``ip netns exec NS ansible-playbook -c local``, or an agent in a pod that shares the
+    machine's PIDs, sees every process of the machine, the machine's own network namespace among
+    them, from a namespace that is not the machine's.  The host keeps its private ``/etc``,
+    ``/var`` and ``/run`` (what the role writes lands there), but no PID namespace of its own: its
+    init is a plain process of the machine's.
+    """
+
+    def _start_init(self):
+        # nsenter with no --pid execs the init itself: its pid is the Popen's.
+        self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
+                                      '--', self.python, '-c', INIT])
+        self.init_pid = self.init.pid
+
+    def command(self, argv):
+        return ['nsenter', '--target', str(self.init_pid), '--mount', '--net', '--'] + list(argv)
+
+
 class RootHost(NamespaceHost):
     """A host of another Debian release: the same namespaces, and that release's root filesystem.
 

@@ -225,7 +225,7 @@ def test_each_namespace_reports_what_the_kernel_grants_inside_it(zoo, gathered, 
         ('procfs', 'net.core.somaxconn', made['value'], False, 'Linux')
     tcpext = zoo.tcpext(key)
     assert (info['listen_overflows'], info['listen_drops']) == (tcpext['ListenOverflows'], tcpext['ListenDrops'])
-    assert entry['current'] is False
+    assert entry['current'] is False and entry['initial'] is False
     assert entry['name'] == made['name']
     assert entry['pids'] == ([] if made['pid'] is None else [made['pid']])
     assert entry['container'] == made.get('container')
@@ -265,9 +265,12 @@ def test_the_modules_own_namespace_is_the_current_entry_and_the_top_level_facts(
     assert current[0]['listener_backlog_info'] == facts['ansible_listener_backlog_info']
     assert current[0]['listeners'] == facts['ansible_listener_backlog_listeners'] == []
     assert current[0]['name'] == zoo.home.name
-    # The machine's own namespace is there too, unlabelled.
+    # The machine's own namespace is there too, known as such (the module sees the kernel's threads), and the
+    # only one that is.
     machine = os.stat('/proc/self/ns/net').st_ino
     assert entries[machine]['container'] is None and entries[machine]['error'] is None
+    assert [entry['id'] for entry in entries.values() if entry['initial']] == [machine]
+    assert current[0]['initial'] is False
     assert sorted(entries) == [entry['id'] for entry in facts['ansible_listener_backlog_namespaces']]
     # Without the option, nothing changes in the facts.
     plain = tasks['Gather the facts without namespaces']['result']['ansible_facts']

@@ -16,9 +16,24 @@ ID = '0123456789abcdef' * 4
 POD = '8d2f3c4b-1a2b-4c5d-9e8f-0a1b2c3d4e5f'
 
 
-def entry(inode, limit, container=None, name=None, pids=(), current=False, error=None):
-    return {'id': inode, 'current': current, 'name': name, 'pids': list(pids), 'container': container,
-            'listener_backlog': limit, 'error': error}
+def entry(inode, limit, container=None, name=None, pids=(), current=False, error=None, initial=False):
+    return {'id': inode, 'current': current, 'initial': initial, 'name': name, 'pids': list(pids),
+            'container': container, 'listener_backlog': limit, 'error': error}
+
+
+def test_the_machines_own_namespace_seen_from_another_is_named_as_such_with_no_recipe():
+    # Ansible in a namespace (ip netns exec NS, a pod's agent): the machine's own is below the value set there.
+    namespaces = [entry(4026531833, 4096, pids=[1, 2], initial=True), entry(7, 8192, current=True),
+                  entry(8, 128, pids=[40])]
+    machine, other = fixes.namespace_fixes(namespaces, 8192)
+    assert machine['id'] == 4026531833 and machine['initial'] is True and machine['runtime'] is None
+    assert machine['label'] == "the machine's own network namespace"
+    assert machine['message'] == (
+        "the machine's own network namespace (4026531833) has net.core.somaxconn 4096, below the 8192 set here, in "
+        "network namespace 7 where this run works: the machine keeps its own value. To tune the machine, run the "
+        "role in its own network namespace.")
+    assert 'nsenter' not in machine['message'] and 'container' not in machine['message']
+    assert other['id'] == 8 and other['initial'] is False and 'nsenter -n -t 40' in other['message']
 
 
 def test_only_other_readable_namespaces_below_the_limit_are_named():

@@ -159,3 +159,41 @@ def test_a_failure_inside_a_namespace_is_its_error_and_the_thread_comes_back():
         assert visitor.visit(visitor.own_inode + 1, ['/proc/thread-self/ns/net'], fail) == (None, 'gone during the scan')
     finally:
         visitor.close()
+
+
+# /proc/PID/stat lines read on this project's test machine (Linux 6.18, Debian 12): kthreadd, and a
+# user process; the third is the second with a command name that holds ") 2129984 (" itself.
+KTHREADD_STAT = ('2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 14 0 0 18446744073709551615 0 0 0 0 0 '
+                 '0 0 2147483647 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0')
+CAT_STAT = ('3838 (cat) R 3835 3835 1107 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 34636 3133440 361 '
+            '18446744073709551615 94086640148480 94086640168361 140725762503520 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0')
+
+
+@pytest.mark.parametrize('text, expected', [
+    (KTHREADD_STAT, True),
+    (CAT_STAT, False),
+    (CAT_STAT.replace('(cat)', '(x) S 0 0 0 0 -1 2129984 (y)'), False),
+    ('', False),
+    ('2 (kthreadd) S 0', False),
+])
+def test_kernel_threads_are_told_by_pf_kthread_after_the_command_name(text, expected):
+    assert netns.is_kernel_thread(text) is expected
+
+
+@pytest.mark.parametrize('evidence, expected', [
+    # kthreadd visible: the module sees the machine's processes.
+    ({'kthreadd': 4026531992, 'pid1': 4026531992, 'own_pid_namespace': netns.PID_NS_INIT_INO}, 4026531992),
+    # PID 1 unreadable (a sandbox's init), kthreadd still tells.
+    ({'kthreadd': 4026531833, 'pid1': None, 'own_pid_namespace': netns.PID_NS_INIT_INO, 'kernel': (6, 18)},
+     4026531833),
+    # No kernel thread (gVisor, say), PID 1 of the initial PID namespace.
+    ({'pid1': 4026531992, 'own_pid_namespace': netns.PID_NS_INIT_INO, 'kernel': (5, 10)}, 4026531992),
+    # PID 1 of a PID namespace of the module's own is that namespace's init, not the machine's.
+    ({'pid1': 4026532300, 'own_pid_namespace': 4026532299, 'kernel': (5, 10)}, None),
+    ({'pid1': 4026532300, 'own_pid_namespace': 4026532299, 'kernel': (6, 18)}, netns.NET_NS_INIT_INO),
+    ({'kernel': (6, 19)}, 4026531833),
+    ({'kernel': (6, 17)}, None),
+    ({}, None),
+])
+def test_the_machines_own_namespace_is_known_from_kernel_threads_pid1_or_its_fixed_inode(evidence, expected):
+    assert netns.initial_namespace(**evidence)[0] == expected
