@@ -84,9 +84,27 @@ _BARE_ID = re.compile(r'^%s$' % _ID)
 _NSPAWN_SERVICE = re.compile(r'^systemd-nspawn@(.+)\.service$')
 _MACHINE_SCOPE = re.compile(r'^machine-(.+)\.scope$')
 # Kubernetes pod cgroups: cgroupfs driver ``pod<uid>``; systemd driver
-# ``kubepods[-<qos>]-pod<uid with _ for ->.slice``, which kind nodes prefix with ``kubelet-``.
-_POD_CGROUPFS = re.compile(r'^pod([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$')
-_POD_SYSTEMD = re.compile(r'kubepods(?:-[a-z]+)?-pod([0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12})\.slice$')
+# ``kubepods[-<qos>]-pod<uid with _ for ->.slice``, which kind nodes prefix with ``kubelet-``
+# (the kubelet's pkg/kubelet/cm: GetPodCgroupNameSuffix is "pod" + the UID as it stands,
+# escapeSystemdCgroupName turns each "-" into "_", and NewCgroupName refuses a "_" of its own,
+# so every "_" goes back to "-").  The kubelet writes two forms of UID there:
+# - a pod from the API server: its metadata.uid, a dashed UUID;
+# - a static pod (read from a file or a URL: kube-apiserver, etcd... under kubeadm): the hex
+#   MD5 the kubelet makes of it, 32 hex digits without dashes, unless the manifest sets
+#   metadata.uid itself (pkg/kubelet/config/common.go, applyDefaults:
+#   ``pod.UID = types.UID(hex.EncodeToString(hasher.Sum(nil)[0:]))``, also stored as the pod's
+#   kubernetes.io/config.hash annotation, kubetypes.ConfigHashAnnotationKey).  RKE2 sets its
+#   manifests' metadata.uid to the same kind of MD5 (rancher/rke2 pkg/staticpod/staticpod.go,
+#   later pkg/podexecutor/staticpod.go).  Another hand-set UID form is not recognised.
+# The mirror pod the kubelet posts for a static pod (pkg/kubelet/pod/mirror_client.go) gets a
+# fresh UUID from the API server (k8s.io/apiserver/pkg/registry/rest/meta.go,
+# FillObjectMetaSystemFields) and never names a cgroup; its kubernetes.io/config.mirror
+# annotation holds the hash found here.  Recorded static-pod paths of both drivers are in the
+# unit tests' fixtures (fixtures/cgroup/SOURCES.yml).
+_POD_UUID = r'[0-9a-f]{8}%(sep)s[0-9a-f]{4}%(sep)s[0-9a-f]{4}%(sep)s[0-9a-f]{4}%(sep)s[0-9a-f]{12}'
+_POD_HASH = r'[0-9a-f]{32}'
+_POD_CGROUPFS = re.compile(r'^pod(%s|%s)$' % (_POD_UUID % {'sep': '-'}, _POD_HASH))
+_POD_SYSTEMD = re.compile(r'kubepods(?:-[a-z]+)?-pod(%s|%s)\.slice$' % (_POD_UUID % {'sep': '_'}, _POD_HASH))
 # libvirt registers its guests with machined as machine-qemu-N-name / machine-lxc-N-name.
 _LIBVIRT_MACHINE = re.compile(r'^(?:qemu|lxc)-\d+-')
 
@@ -166,6 +184,8 @@ def _identify_path(path):
     for segment in segments:
         match = _POD_CGROUPFS.match(segment) or _POD_SYSTEMD.search(segment.split(':')[0])
         if match:
+            # As the kubelet writes the UID: dashes back where the systemd driver put "_";
+            # a static pod's hash has none and stays as it is.
             pod = match.group(1).replace('_', '-')
     in_kubepods = any('kubepods' in segment for segment in segments)
     # The innermost container wins: Docker in Docker shows /docker/<outer>/docker/<inner>.

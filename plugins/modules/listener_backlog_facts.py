@@ -531,7 +531,8 @@ ansible_facts:
               type: str
               sample: 3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211
             pod:
-              description: The Kubernetes pod UID, or null.
+              description: The Kubernetes pod UID as the kubelet writes it, or null; a static pod's is the kubelet's
+                32-hex hash (its mirror pod's C(kubernetes.io/config.mirror) annotation), not a UUID.
               type: str
               sample: 8d2f3c4b-1a2b-4c5d-9e8f-0a1b2c3d4e5f
         listener_backlog:

@@ -30,6 +30,7 @@ with open(os.path.join(CGROUP, 'SOURCES.yml')) as _handle:
 
 ID_A = 'a' * 64
 ID_B = '0123456789abcdef' * 4
+POD_HASH = '9f8e7d6c5b4a39281706f5e4d3c2b1a0'
 
 
 def test_every_cgroup_sample_is_listed_with_a_public_source_and_its_identity():
@@ -45,8 +46,17 @@ def test_recorded_cgroup_sample_names_its_container(name):
     with open(os.path.join(CGROUP, name)) as handle:
         text = handle.read()
     expected = CGROUP_SOURCES[name]['expected']
-    assert netns.parse_cgroup(text) == {'runtime': expected['runtime'], 'id': expected['id'],
-                                        'pod': expected['pod_uid']}
+    if CGROUP_SOURCES[name].get('format') == 'cgroup-path':
+        # A cgroup path alone (no public /proc/PID/cgroup of that shape): what parse_cgroup
+        # reads after the second colon of each line.
+        paths = text.splitlines()
+        assert len(paths) == 1, name
+        found = netns._identify_path(paths[0].strip())
+        found = found and {'runtime': found[0], 'id': found[1], 'pod': found[2]}
+    else:
+        assert CGROUP_SOURCES[name].get('format') is None, name
+        found = netns.parse_cgroup(text)
+    assert found == {'runtime': expected['runtime'], 'id': expected['id'], 'pod': expected['pod_uid']}
 
 
 # Shapes without a recorded sample, each from the rule that names it.
@@ -73,6 +83,22 @@ CONSTRUCTED = [
     ('0::/system.slice/nerdctl-%s.scope' % ID_A, {'runtime': 'containerd', 'id': ID_A, 'pod': None}),
     # Docker in Docker: the innermost container.
     ('0::/docker/%s/docker/%s' % (ID_A, ID_B), {'runtime': 'docker', 'id': ID_B, 'pod': None}),
+    # Static pods: the kubelet's own UID, an MD5 in hex without dashes (pkg/kubelet/config/common.go,
+    # applyDefaults), named "pod" + UID (pkg/kubelet/cm, GetPodCgroupNameSuffix); the systemd driver
+    # (CgroupName.ToSystemd) with runc's systemd manager, as kind nodes prefix it, and cgroupfs
+    # for a Guaranteed pod.  The pod is reported as the kubelet wrote it.
+    ('0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/cri-containerd-%s.scope'
+     % (POD_HASH, ID_A), {'runtime': 'containerd', 'id': ID_A, 'pod': POD_HASH}),
+    ('0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/'
+     'kubelet-kubepods-burstable-pod%s.slice/cri-containerd-%s.scope' % (POD_HASH, ID_A),
+     {'runtime': 'containerd', 'id': ID_A, 'pod': POD_HASH}),
+    ('0::/kubepods.slice/kubepods-pod%s.slice/crio-%s.scope' % (POD_HASH, ID_A),
+     {'runtime': 'cri-o', 'id': ID_A, 'pod': POD_HASH}),
+    ('11:memory:/kubepods/pod%s/%s' % (POD_HASH, ID_A), {'runtime': None, 'id': ID_A, 'pod': POD_HASH}),
+    # What is neither a UUID nor a 32-hex hash is no UID the kubelet makes: the container stays, its pod unknown.
+    ('0::/kubepods/burstable/pod%s/%s' % (POD_HASH[:31], ID_A), {'runtime': None, 'id': ID_A, 'pod': None}),
+    ('0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s_.slice/cri-containerd-%s.scope'
+     % (POD_HASH, ID_A), {'runtime': 'containerd', 'id': ID_A, 'pod': None}),
     # CRI-O's conmon runs beside the container, in a scope of its own: not a container.
     ('0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f0e0d0c_0b0a_4908_8706_050403020100.slice/'
      'crio-conmon-%s.scope' % ID_A, None),
