@@ -572,28 +572,20 @@ ansible_facts:
           sample: null
 '''
 
-import functools
 import glob
 import os
 import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netstack.backlog.plugins.module_utils._backlog import (
-    LINUX_NETSTAT_PATH,
-    LimitGatherer,
-    parse_kernel_release,
-)
-
-# The listener readers (_sock_diag, _netstat) are imported where they are used: a plain
-# run needs neither, and a module on a fleet pays for every import on every host.
+from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError, gather
 
 # Where the system tools live on the platforms we read, in case PATH is minimal.
 SYSTEM_DIRS = ['/sbin', '/usr/sbin', '/usr/bin', '/bin']
 
 
 def read_file(path):
-    # Bytes, then text: no text layer per file (with namespaces=true, several files per namespace).
+    # Bytes, then text, as _gather reads: no text layer per file.
     with open(path, 'rb') as handle:
         return handle.read().decode('utf-8', 'replace')
 
@@ -605,227 +597,6 @@ def command_runner(module):
             return 127, '', '%s: program not found' % argv[0]
         return module.run_command([program] + argv[1:], environ_update={'LC_ALL': 'C'})
     return run
-
-
-def linux_probe(request):
-    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import probe_listen_grant
-    return probe_listen_grant(request)
-
-
-def linux_listeners(run_command, warnings):
-    """TCP listeners; those read through netlink keep their ``inode`` for ``name_owners``."""
-    import socket
-    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
-        NetlinkError,
-        dump_listeners,
-        parse_ss_listeners,
-    )
-    try:
-        listeners = dump_listeners()
-    except (socket.error, OSError, NetlinkError) as exc:
-        rc, out, err = run_command(['ss', '-ltnp'])
-        if rc != 0:
-            raise RuntimeError('listeners unavailable: sock_diag netlink failed (%s) and `ss -ltnp` '
-                               'exited %d: %s' % (exc, rc, (err or out).strip()))
-        warnings.append('sock_diag netlink failed (%s); listeners read with ss' % exc)
-        return parse_ss_listeners(out)
-    return listeners
-
-
-def linux_unix_listeners(run_command, warnings):
-    """Named UNIX listeners; those read through netlink keep their ``inode`` for ``name_owners``."""
-    import errno
-    import socket
-    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import (
-        NetlinkError,
-        dump_unix_listeners,
-        parse_ss_unix_listeners,
-    )
-    try:
-        return dump_unix_listeners()
-    except (socket.error, OSError, NetlinkError) as exc:
-        if isinstance(exc, NetlinkError) and exc.errno == errno.ENOENT:
-            # ss would fall back to /proc/net/unix, which has no queue sizes, and print 0s.
-            raise RuntimeError('unix_listeners unavailable: the kernel has no sock_diag for AF_UNIX '
-                               '(CONFIG_UNIX_DIAG, module unix_diag): %s' % exc)
-        rc, out, err = run_command(['ss', '-lxp'])
-        if rc != 0:
-            raise RuntimeError('unix_listeners unavailable: sock_diag netlink failed (%s) and `ss -lxp` '
-                               'exited %d: %s' % (exc, rc, (err or out).strip()))
-        warnings.append('sock_diag netlink failed for UNIX sockets (%s); unix listeners read with ss, '
-                        'which shows 0 for backlog and queued if its own sock_diag query failed too' % exc)
-        return parse_ss_unix_listeners(out)
-
-
-def name_owners(groups, pids=None):
-    """Set pid and process of every entry that still has an ``inode``, with one walk of /proc.
-
-    ``pids``: the process ids already listed (by the namespace scan), so /proc is listed once.
-    """
-    pending = [item for group in groups for item in group if 'inode' in item]
-    if not pending:
-        return
-    from ansible_collections.netstack.backlog.plugins.module_utils._sock_diag import socket_owners
-    owners = socket_owners(set(item['inode'] for item in pending), pids=pids)
-    for item in pending:
-        item['pid'], item['process'] = owners.get(item.pop('inode'), (None, None))
-
-
-def netstat_listeners(system, run_command, warnings):
-    """Listeners of a BSD or macOS host, from the netstat commands ``_netstat`` names."""
-    from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
-    if system not in netstat.COMMANDS:
-        raise RuntimeError('listeners=true is not supported on %s; it is supported on %s'
-                           % (system, ', '.join(('Linux',) + netstat.SYSTEMS)))
-    outputs = []
-    for argv in netstat.COMMANDS[system]:
-        rc, out, err = run_command(list(argv))
-        if rc != 0:
-            raise RuntimeError('listeners unavailable: `%s` exited %d: %s'
-                               % (' '.join(argv), rc, (err or out or '').strip() or 'no output'))
-        outputs.append(out)
-    return netstat.listeners_from_outputs(system, outputs, warnings)
-
-
-def sort_listeners(listeners):
-    listeners.sort(key=lambda item: (item['port'], item['family'] or '', item['address']))
-
-
-def sort_unix_listeners(unix_listeners):
-    unix_listeners.sort(key=lambda item: (item['path'], item['type']))
-
-
-def read_listeners(params, run_command, warnings):
-    """(TCP listeners, UNIX listeners) of the calling thread's network namespace, as asked; Linux."""
-    listeners = unix_listeners = None
-    if params['listeners']:
-        listeners = linux_listeners(run_command, warnings)
-    if params['unix_listeners']:
-        unix_listeners = linux_unix_listeners(run_command, warnings)
-    return listeners, unix_listeners
-
-
-def namespace_label(inode, found, container, initial=False):
-    label = 'network namespace %d' % inode
-    if initial:
-        return "the machine's own %s" % label
-    if container:
-        # Kubernetes' cgroupfs driver does not name the runtime; the pod is what is known.
-        return '%s (%s container %s)' % (label, container['runtime'] or 'Kubernetes', container['id'][:12])
-    if found['name']:
-        return '%s (%s)' % (label, found['name'])
-    return label
-
-
-def gather_namespaces(params, release, run_command, current, warnings):
-    """``listener_backlog_namespaces``: every network namespace, each read from inside.
-
-    ``current`` holds the module's own namespace's facts, already read (reused, not read
-    again).  Returns (entries, every listener list for the owner walk, the pids listed).
-    """
-    from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
-    discovery = netns.Discovery().scan(parse_kernel_release(release))
-    if discovery.unreadable:
-        count = len(discovery.unreadable)
-        warnings.append('the network namespace of %d process%s could not be read (permission denied; pid%s %s): '
-                        'namespaces only they hold are not listed'
-                        % (count, 'es' if count > 1 else '', 's' if count > 1 else '',
-                           ', '.join(str(pid) for pid in discovery.unreadable[:5]) + (', ...' if count > 5 else '')))
-    visitor = netns.Visitor()
-    entries, groups = [], []
-    try:
-        if visitor.own_inode not in discovery.namespaces:
-            discovery.namespaces[visitor.own_inode] = {'pids': [], 'paths': [], 'name': None}
-        for inode in sorted(discovery.namespaces):
-            found = discovery.namespaces[inode]
-            pids = found['pids'][:netns.PID_SAMPLE]
-            container = lowest_container(pids)
-            initial = None if discovery.initial is None else inode == discovery.initial
-            entry = {'id': inode, 'current': inode == visitor.own_inode, 'initial': initial, 'name': found['name'],
-                     'pids': pids, 'container': None if initial else container, 'listener_backlog': None,
-                     'listener_backlog_info': None, 'error': None}
-            if params['listeners']:
-                entry['listeners'] = None
-            if params['unix_listeners']:
-                entry['unix_listeners'] = None
-            entries.append(entry)
-            if entry['current']:
-                entry.update(current)
-                continue
-            label = namespace_label(inode, found, container, initial)
-            sources = ['/proc/%d/ns/net' % pid for pid in found['pids']] + found['paths']
-            read, error = visitor.visit(inode, sources,
-                                        functools.partial(read_namespace, params, release, run_command, inode,
-                                                          found['pids']))
-            if error:
-                entry['error'] = error
-                continue
-            value, info, listeners, unix_listeners, error, own_warnings = read
-            entry.update(listener_backlog=value, listener_backlog_info=info, error=error)
-            warnings.extend('%s: %s' % (label, warning) for warning in own_warnings)
-            for key, found_listeners in (('listeners', listeners), ('unix_listeners', unix_listeners)):
-                if found_listeners is not None:
-                    entry[key] = found_listeners
-                    groups.append(found_listeners)
-    finally:
-        visitor.close()
-    return entries, groups, discovery.pids
-
-
-def lowest_container(pids):
-    """The container of the namespace's lowest process (the one that made it, or its pause container)."""
-    from ansible_collections.netstack.backlog.plugins.module_utils._netns import parse_cgroup
-    for pid in pids[:1]:
-        try:
-            return parse_cgroup(read_file('/proc/%d/cgroup' % pid))
-        except (IOError, OSError):
-            return None
-    return None
-
-
-def namespace_of(pid):
-    """The network namespace inode of process ``pid``, or None once it is gone or unreadable."""
-    try:
-        return os.stat('/proc/%d/ns/net' % pid).st_ino
-    except OSError:
-        return None
-
-
-def read_namespace(params, release, run_command, inode, pids):
-    """Everything read inside namespace ``inode`` (the calling thread has entered it).
-
-    The TcpExt counters come from ``/proc/PID/net/netstat`` of a process in the namespace
-    where there is one, checked to be in it before and after the read (a process may move):
-    ``/proc/self/net`` after setns showed the old namespace's files on kernels with cached
-    /proc/net dentries (fixed by kernel commits 1fde6f21d90f and c6c75deda813).  Without a
-    process, ``/proc/self/net`` is the only way.
-    """
-    def read_netstat():
-        for pid in pids[:3]:
-            if namespace_of(pid) != inode:
-                continue
-            try:
-                text = read_file('/proc/%d/net/netstat' % pid)
-            except (IOError, OSError):
-                continue
-            if namespace_of(pid) == inode:
-                return text
-        return read_file('/proc/self/net/netstat')
-
-    def read_inside(path):
-        return read_netstat() if path == LINUX_NETSTAT_PATH else read_file(path)
-
-    gatherer = LimitGatherer('Linux', release, read_inside, run_command, probe=linux_probe)
-    value, info = gatherer.gather()
-    listeners = unix_listeners = error = None
-    try:
-        listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
-    except RuntimeError as exc:
-        error = str(exc)
-    for found, sort in ((listeners, sort_listeners), (unix_listeners, sort_unix_listeners)):
-        if found is not None:
-            sort(found)
-    return value, info, listeners, unix_listeners, error, gatherer.warnings
 
 
 MAX_MATCHED_FILE = 1024 * 1024
@@ -898,60 +669,24 @@ def main():
     )
     system, release = os.uname()[0], os.uname()[2]
     params = module.params
-    for option in ('unix_listeners', 'namespaces'):
-        if params[option] and system != 'Linux' and params['skip_unsupported']:
-            params[option] = False
-        elif params[option] and system != 'Linux':
-            module.fail_json(msg='%s=true is not supported on %s; it is supported on Linux only' % (option, system))
     run_command = command_runner(module)
-    gatherer = LimitGatherer(system, release, read_file, run_command,
-                             probe=linux_probe if system == 'Linux' else None)
-    value, info = gatherer.gather()
-    facts = {'ansible_listener_backlog': value, 'ansible_listener_backlog_info': info}
-
-    listeners = unix_listeners = None
     try:
-        if system == 'Linux':
-            listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
-        elif params['listeners']:
-            from ansible_collections.netstack.backlog.plugins.module_utils._netstat import COMMANDS
-            if system in COMMANDS or not params['skip_unsupported']:
-                listeners = netstat_listeners(system, run_command, gatherer.warnings)
-    except RuntimeError as exc:
+        found, warnings = gather(system, release, run_command, listeners=params['listeners'],
+                                 unix_listeners=params['unix_listeners'], namespaces=params['namespaces'],
+                                 skip_unsupported=params['skip_unsupported'], read=read_file)
+    except GatherError as exc:
         module.fail_json(msg=str(exc))
-    groups = [found for found in (listeners, unix_listeners) if found is not None]
-    pids = None
-    if params['namespaces']:
-        from ansible_collections.netstack.backlog.plugins.module_utils._netns import ReturnFailed
-        current = {'listener_backlog': value, 'listener_backlog_info': info}
-        if listeners is not None:
-            current['listeners'] = listeners
-        if unix_listeners is not None:
-            current['unix_listeners'] = unix_listeners
-        try:
-            namespaces, more, pids = gather_namespaces(params, release, run_command, current, gatherer.warnings)
-        except ReturnFailed as exc:
-            module.fail_json(msg=str(exc))
-        groups.extend(more)
-        facts['ansible_listener_backlog_namespaces'] = namespaces
-    name_owners(groups, pids)
-    if listeners is not None:
-        sort_listeners(listeners)
-        facts['ansible_listener_backlog_listeners'] = listeners
-    if unix_listeners is not None:
-        sort_unix_listeners(unix_listeners)
-        facts['ansible_listener_backlog_unix_listeners'] = unix_listeners
-
+    facts = dict(('ansible_' + key, value) for key, value in found.items())
     if params['files'] is not None:
         try:
-            facts['ansible_listener_backlog_files'] = [found for entry in params['files']
-                                                       for found in read_files(entry['path'], entry['patterns'])]
+            facts['ansible_listener_backlog_files'] = [match for entry in params['files']
+                                                       for match in read_files(entry['path'], entry['patterns'])]
         except re.error as exc:
             module.fail_json(msg='files: a pattern is not a regular expression: %s' % exc)
     if params['tuning'] is not None:
         facts['ansible_listener_backlog_tuning'] = read_tuning(params['tuning'], system, release, run_command)
 
-    for warning in gatherer.warnings:
+    for warning in warnings:
         module.warn(warning)
     module.exit_json(changed=False, ansible_facts=facts)
 

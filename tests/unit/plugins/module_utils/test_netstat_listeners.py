@@ -18,6 +18,7 @@ import os
 
 import pytest
 
+from ansible_collections.netstack.backlog.plugins.module_utils import _gather as gather_utils
 from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
 from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
@@ -267,7 +268,7 @@ class AnyHost(object):
 ])
 def test_every_supported_system_runs_its_commands(system, commands):
     host = AnyHost()
-    assert facts_module.netstat_listeners(system, host.run_command, []) == []
+    assert gather_utils.netstat_listeners(system, host.run_command, []) == []
     assert host.ran == commands
 
 
@@ -275,14 +276,14 @@ def test_every_supported_system_runs_its_commands(system, commands):
 def test_other_systems_run_no_netstat(system):
     host = AnyHost()
     with pytest.raises(RuntimeError, match='not supported on %s' % system):
-        facts_module.netstat_listeners(system, host.run_command, [])
+        gather_utils.netstat_listeners(system, host.run_command, [])
     assert host.ran == []
 
 
 def test_module_netstat_listeners_on_freebsd():
     host = FakeHost({FREEBSD_NETSTAT: (0, fixture('freebsd/netstat-Lan-nbari-2017.txt'), '')})
     warnings = []
-    found = facts_module.netstat_listeners('FreeBSD', host.run_command, warnings)
+    found = gather_utils.netstat_listeners('FreeBSD', host.run_command, warnings)
     assert host.ran == [FREEBSD_NETSTAT]
     assert [(item['family'], item['port'], item['backlog']) for item in found] == [
         ('ipv6', 80, 32768), ('ipv4', 31025, 128), ('ipv6', 31025, 128)]
@@ -293,7 +294,7 @@ def test_module_netstat_listeners_on_darwin_runs_both_families():
     host = FakeHost({DARWIN_INET: (0, fixture('darwin/netstat-AanlLW-f-inet.txt'), ''),
                      DARWIN_INET6: (0, fixture('darwin/netstat-AanlLW-f-inet6.txt'), '')})
     warnings = []
-    found = facts_module.netstat_listeners('Darwin', host.run_command, warnings)
+    found = gather_utils.netstat_listeners('Darwin', host.run_command, warnings)
     assert host.ran == [DARWIN_INET, DARWIN_INET6]
     assert len(found) == 9 and len(warnings) == 2
 
@@ -301,7 +302,7 @@ def test_module_netstat_listeners_on_darwin_runs_both_families():
 def test_module_netstat_failure_names_the_command_rc_and_stderr():
     host = FakeHost({FREEBSD_NETSTAT: (1, '', 'netstat: sysctl: net.inet.tcp.pcblist: Operation not permitted\n')})
     with pytest.raises(RuntimeError) as caught:
-        facts_module.netstat_listeners('FreeBSD', host.run_command, [])
+        gather_utils.netstat_listeners('FreeBSD', host.run_command, [])
     assert str(caught.value) == ('listeners unavailable: `netstat -LanW -p tcp` exited 1: '
                                  'netstat: sysctl: net.inet.tcp.pcblist: Operation not permitted')
 
@@ -309,7 +310,7 @@ def test_module_netstat_failure_names_the_command_rc_and_stderr():
 def test_module_netstat_missing_program():
     host = FakeHost({})
     with pytest.raises(RuntimeError, match=r'`netstat -AanlLW -f inet` exited 127: netstat: program not found'):
-        facts_module.netstat_listeners('Darwin', host.run_command, [])
+        gather_utils.netstat_listeners('Darwin', host.run_command, [])
     assert host.ran == [DARWIN_INET]
 
 
