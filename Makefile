@@ -16,7 +16,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench
+.PHONY: demo packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -48,14 +48,14 @@ packages:
 # That run leaves out the end-to-end suite the matrix has just run twice: a third run under
 # a controller between the two proved little and cost a quarter of the whole (`make
 # integration` still runs everything with the main controller).
-test: lint docs install-check rootfs matrix packages
+test: lint docs install-check rootfs prometheus-tools matrix packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration \
 	  $$($(VENV)/bin/python tests/utils/matrix.py --edge-suite-ignores)
 
 units: venv collection
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
 
-integration: venv collection packages rootfs
+integration: venv collection packages rootfs prometheus-tools
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/integration
 
 # Debian 13 hosts run from a root filesystem debootstrap builds from the mirror apt uses; it is
@@ -150,3 +150,17 @@ clean:
 bench: venv collection packages
 	$(VENV)/bin/pip install --quiet -r tests/requirements-bench.txt
 	$(VENV)/bin/python tests/bench/report.py
+
+# promtool, for the alert rules' unit tests and the exposition's lint
+# (tests/integration/test_prometheus_rules.py): Debian 12's prometheus package unpacked into
+# build/prometheus, never installed (its maintainer scripts would start a Prometheus server on
+# the machine).  apt-get update runs only when apt does not know the package yet.
+PROMTOOL := build/prometheus/usr/bin/promtool
+prometheus-tools:
+	@if [ ! -x $(PROMTOOL) ]; then \
+	  mkdir -p build/prometheus && cd build/prometheus && \
+	  { apt-cache show prometheus >/dev/null 2>&1 || apt-get update -q; } && \
+	  rm -f prometheus_*.deb && apt-get download -q prometheus && \
+	  dpkg -x prometheus_*.deb . && rm -f prometheus_*.deb; \
+	fi
+	@$(PROMTOOL) --version | head -1

@@ -36,3 +36,16 @@ def namespace_factory():
     yield make
     for namespace in made:
         namespace.remove()
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope='session')
+def promtool():
+    """Debian 12's promtool, unpacked by `make prometheus-tools`, or a failure that says how to get it."""
+    path = os.environ.get('NETSTACK_BACKLOG_PROMTOOL') or os.path.join(ROOT, 'build', 'prometheus', 'usr', 'bin', 'promtool')
+    if not os.access(path, os.X_OK):
+        pytest.fail('promtool not found at %s: `make prometheus-tools` unpacks Debian 12\'s into build/prometheus/, '
+                    'or set NETSTACK_BACKLOG_PROMTOOL to another promtool' % path)
+    return path
