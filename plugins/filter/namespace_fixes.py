@@ -125,9 +125,12 @@ def namespace_fixes(namespaces, limit):
                        'namespace.' % (label, entry.get('id'), KEY, own, limit, current[0] if current else 'unknown'))
         else:
             how = recipe(entry, limit)
-            message = ('%s (network namespace %s) has %s %d, below the %d set on this host: a container keeps '
-                       'the value its network namespace was made with, so its listeners get at most %d. %s.'
-                       % (label, entry.get('id'), KEY, own, limit, own, how[:1].upper() + how[1:]))
+            # A namespace of no container and no name is known by its inode alone: named once.
+            named = ('%s (network namespace %s)' % (label, entry.get('id'))
+                     if entry.get('container') or entry.get('name') else 'network namespace %s' % entry.get('id'))
+            message = ('%s has %s %d, below the %d set on this host: a container keeps the value its network '
+                       'namespace was made with, so its listeners get at most %d. %s.'
+                       % (named, KEY, own, limit, own, how[:1].upper() + how[1:]))
         fixes.append({
             'id': entry.get('id'),
             'label': label,

@@ -227,8 +227,8 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     limits = [START_VALUES[names.index(name)] for name in names if name not in (unreachable, openbsd)]
     rows = [line for line in markdown.splitlines() if line.startswith('| ') and line.endswith('(net.core.somaxconn) |')]
     assert [int(row.split('|')[1]) for row in rows] == sorted(limits, reverse=True)
-    # The listener that asked for everything sits at its host's limit.
-    assert '| %s | host | 127.0.0.1 | 7070 | %d | python3 |' % (clamped, START_VALUES[0]) in markdown
+    # The listener that asked for everything sits at its host's limit: one row per process, with its count.
+    assert '| %s | host | python3 | 1 | %d | 7070 | 127.0.0.1 |' % (clamped, START_VALUES[0]) in markdown
     # The container: below its host's limit, named by its short id, on one line with its limit.
     label = 'docker container %s' % container.short_id
     below = markdown.split("## Network namespaces below their host's limit")[1].split('##')[0]
@@ -237,7 +237,7 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     expected = '| %s | %s | 128 | %d | %d ' % (contained, label, START_VALUES[names.index(contained)], container.pid)
     assert line.startswith(expected), line
     # Its Redis sits at the container's limit, not the host's.
-    assert '| %s | %s | 127.0.0.1 | 6379 | 128 | redis-server |' % (contained, label) in markdown
+    assert '| %s | %s | redis-server | 1 | 128 | 6379 | 127.0.0.1 |' % (contained, label) in markdown
     # Rising: the host whose overflows rose, and the container whose Redis overflowed; nothing else.
     rising = markdown.split('## Rising overflows or drops')[1].split('##')[0]
     rows = [line.split(' | ')[:2] for line in rising.splitlines() if line.startswith('| host0')]
@@ -248,7 +248,17 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     [row] = by_name[contained]['namespaces']
     assert (row['short_id'], row['container']['runtime'], row['limit'], row['below_host']) == \
         (container.short_id, 'docker', 128, True)
-    assert row['overflows_rise'] > 0 and row['pids'][0] == container.pid
+    assert row['overflows_rise'] > 0 and row['rising'] is True and row['pids'][0] == container.pid
+    # It was there for both samples; the JSON keeps every listener at the limit beside their groups.
+    assert row['new'] is False and [listener['port'] for listener in row['at_limit']] == [6379]
+    assert [(group['process'], group['listeners']) for group in row['at_limit_groups']] == [('redis-server', 1)]
+    # The OpenBSD host has no TcpExt counters: its rises are unknown, not 0, and it is not rising.
+    assert (by_name[openbsd]['overflows_rise'], by_name[openbsd]['rising']) == (None, False)
+    assert by_name[overflowing]['overflows_rise'] > 0 and by_name[overflowing]['rising'] is True
+    # Every namespace was read (the audit runs as root): nothing under "could not be read".
+    unread = markdown.split('## Network namespaces that could not be read')[1].split('##')[0]
+    assert unread.strip() == 'None.', unread
+    assert all(host['namespaces_unlisted'] == [] for host in report['hosts'])
     assert by_name[clamped]['namespaces'] == [] and by_name[openbsd]['namespaces_read'] is False
     assert '<svg' in html and label in html
     # The managed Redis asks for 100 where the role would set 100, but runs with 511 capped.

@@ -64,10 +64,21 @@ def test_only_other_readable_namespaces_below_the_limit_are_named():
 def test_each_runtime_gets_its_own_recipe(container, name, pids, label, says):
     [fix] = fixes.namespace_fixes([entry(9, 128, container=container, name=name, pids=pids)], 4096)
     assert fix['label'] == label and fix['limit'] == 128
-    assert fix['message'].startswith('%s (network namespace 9) has net.core.somaxconn 128, below the 4096 set on '
+    # A namespace known by its inode alone is named by it once (below).
+    named = 'network namespace 9' if label == 'namespace 9' else '%s (network namespace 9)' % label
+    assert fix['message'].startswith('%s has net.core.somaxconn 128, below the 4096 set on '
                                      'this host: a container keeps the value its network namespace was made with, '
-                                     'so its listeners get at most 128. ' % label)
+                                     'so its listeners get at most 128. ' % named)
     assert says in fix['message'], fix['message']
+
+
+def test_a_namespace_of_no_container_and_no_name_is_named_by_its_inode_once():
+    # Issue 23 item 3: it read "namespace 4026533745 (network namespace 4026533745) has ...".
+    [fix] = fixes.namespace_fixes([entry(4026533745, 128, pids=[71, 72])], 4096)
+    assert fix['label'] == 'namespace 4026533745'
+    assert fix['message'].startswith('network namespace 4026533745 has net.core.somaxconn 128, below the 4096 ')
+    assert fix['message'].count('4026533745') == 1, fix['message']
+    assert '(processes 71 72): nsenter -n -t 71 sysctl -w net.core.somaxconn=4096.' in fix['message']
 
 
 @pytest.mark.parametrize('limit, match', [('lots', "limit must be an integer, got 'lots'"),
