@@ -42,8 +42,8 @@ def host():
     made.remove()
 
 
-def test_role_run_from_a_namespace_leaves_the_machines_own_alone_and_says_whose_it_is(host, tmp_path,
-                                                                                       collections_root):
+def test_role_run_from_a_namespace_leaves_the_machines_own_alone_and_says_whose_it_is(
+        host, tmp_path, collections_root):
     ansible_bin = controller_bin('latest')
     collections = '%s:%s' % (collections_root, dependencies_path())
     machine = os.stat('/proc/self/ns/net').st_ino

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-# The Python part of the local fact script (/etc/ansible/facts.d/listener_backlog.fact).
+# The Python part of the local fact script (/etc/ansible/facts.d/listener_backlog.fact), and of
+# the textfile collector the role installs (run_embedded below).
 #
 # templates/listener_backlog.fact.j2 copies this file verbatim into the script after its
 # shell part, then appends EMBEDDED_MODULES, the collection's code the fact runs (each file
@@ -117,3 +118,21 @@ def run_local_fact(modules, entry, argv, version_info=None, stdout=None, stderr=
         text = json.dumps(error_fact('%s: %s' % (type(exc).__name__, exc)), sort_keys=True)
     stdout.write(text + '\n')
     return 0
+
+
+def run_embedded(modules, entry, function, argv, version_info=None, stderr=None):
+    """Load ``modules`` and return ``entry``'s ``function(argv)``: the exit status of a program script.
+
+    For the role's scripts that are programs rather than facts (the textfile collector): an
+    error in loading is a traceback on stderr and status 1, which the role's validation and a
+    systemd unit both show.
+    """
+    stderr = stderr or sys.stderr
+    if not supported_python(sys.version_info if version_info is None else version_info):
+        return UNSUPPORTED_PYTHON
+    try:
+        load_embedded(modules)
+    except Exception:  # pylint: disable=broad-except
+        stderr.write(traceback.format_exc())
+        return 1
+    return getattr(sys.modules[entry], function)(argv)

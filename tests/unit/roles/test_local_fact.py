@@ -164,9 +164,13 @@ def test_a_python_the_code_does_not_run_on_asks_for_the_next_interpreter():
 
 # The template's list of embedded files -------------------------------------------------
 
-def embedded_paths():
-    """The files the template embeds, in its order (its `{% for path in [...] %}`)."""
-    with open(TEMPLATE) as handle:
+COLLECTOR_TEMPLATE = os.path.join(ROLE, 'templates', 'netstack_backlog_textfile.j2')
+COLLECTOR_ENTRY = PREFIX + 'roles.listener_backlog.files.textfile_collector'
+
+
+def embedded_paths(template=TEMPLATE):
+    """The files a template embeds, in its order (its `{% for path in [...] %}`)."""
+    with open(template) as handle:
         match = re.search(r"\{% for path in (\[[^\]]*\]) %\}", handle.read())
     return ast.literal_eval(match.group(1))
 
@@ -181,14 +185,20 @@ def imports_of(path):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, '%s: relative import' % path
-            names.append(node.module)
+            if node.module.endswith('.module_utils'):
+                # from ...plugins.module_utils import _netns: the module is the package's member.
+                names.extend('%s.%s' % (node.module, alias.name) for alias in node.names)
+            else:
+                names.append(node.module)
     return names
 
 
-def test_the_template_embeds_every_collection_module_the_fact_imports_before_its_importers():
-    paths = embedded_paths()
+@pytest.mark.parametrize('template, entry', [(TEMPLATE, ENTRY), (COLLECTOR_TEMPLATE, COLLECTOR_ENTRY)],
+                         ids=['local-fact', 'textfile-collector'])
+def test_the_template_embeds_every_collection_module_its_program_imports_before_its_importers(template, entry):
+    paths = embedded_paths(template)
     names = [PREFIX + path[:-3].replace('/', '.') for path in paths]
-    assert names[-1] == ENTRY
+    assert names[-1] == entry
     for index, path in enumerate(paths):
         for name in imports_of(os.path.join(COLLECTION, path)):
             assert not (name == 'ansible' or name.startswith('ansible.')), \
