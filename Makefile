@@ -33,7 +33,7 @@ demo: venv collection packages
 # maintainer scripts would start them on the machine itself: a policy-rc.d that forbids
 # that is put in place first where there is none (the demo and the tests start them in
 # their own namespaces).
-DEBIAN_PACKAGES := iproute2 util-linux procps openssh-server redis-server nginx haproxy memcached apache2 php-fpm mariadb-server uwsgi uwsgi-plugin-python3 gunicorn
+DEBIAN_PACKAGES := iproute2 util-linux procps cron openssh-server redis-server nginx haproxy memcached apache2 php-fpm mariadb-server uwsgi uwsgi-plugin-python3 gunicorn
 packages:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -151,16 +151,14 @@ bench: venv collection packages
 	$(VENV)/bin/pip install --quiet -r tests/requirements-bench.txt
 	$(VENV)/bin/python tests/bench/report.py
 
-# promtool, for the alert rules' unit tests and the exposition's lint
-# (tests/integration/test_prometheus_rules.py): Debian 12's prometheus package unpacked into
-# build/prometheus, never installed (its maintainer scripts would start a Prometheus server on
-# the machine).  apt-get update runs only when apt does not know the package yet.
+# The Prometheus stack from Debian 12's packages, unpacked into build/prometheus, never
+# installed (their maintainer scripts would start the daemons on the machine): promtool for the
+# alert rules' unit tests and the exposition's lint (tests/integration/test_prometheus_rules.py),
+# and prometheus, prometheus-node-exporter and prometheus-alertmanager, which
+# tests/integration/test_monitoring_stack.py runs inside a simulated host.  apt-get update runs
+# only when apt does not know a package yet.
+PROMETHEUS_PACKAGES := prometheus prometheus-node-exporter prometheus-alertmanager
 PROMTOOL := build/prometheus/usr/bin/promtool
 prometheus-tools:
-	@if [ ! -x $(PROMTOOL) ]; then \
-	  mkdir -p build/prometheus && cd build/prometheus && \
-	  { apt-cache show prometheus >/dev/null 2>&1 || apt-get update -q; } && \
-	  rm -f prometheus_*.deb && apt-get download -q prometheus && \
-	  dpkg -x prometheus_*.deb . && rm -f prometheus_*.deb; \
-	fi
+	@mkdir -p build/prometheus; cd build/prometheus && for package in $(PROMETHEUS_PACKAGES); do 	  [ -x usr/bin/$$package ] && continue; 	  { apt-cache show $$package >/dev/null 2>&1 || apt-get update -q; } && 	  rm -f $${package}_*.deb && apt-get download -q $$package && 	  dpkg -x $${package}_*.deb . && rm -f $${package}_*.deb || exit 1; 	done
 	@$(PROMTOOL) --version | head -1

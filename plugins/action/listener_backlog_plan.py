@@ -11,7 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netstack.backlog.plugins.plugin_utils import _catalogue, _plan
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _catalogue, _exporter, _plan
 
 
 class ActionModule(ActionBase):
@@ -34,15 +34,19 @@ class ActionModule(ActionBase):
                                     'for this host; run that module first')
         try:
             if stage == 'files':
-                result['files'] = _plan.wanted_files(variables, catalogue)
+                result['files'] = _plan.wanted_files(variables, catalogue) + _exporter.wanted_files(variables)
                 warnings = []
             elif stage == 'check':
                 tuning = _plan.plan_tuning(variables, facts, check_mode=bool(self._play_context.check_mode))
                 _plan.check_services(variables, facts, catalogue)
                 _plan.config_files(variables, facts, catalogue)
                 _plan.check_templates(variables, args.get('template_paths') or [])
+                exporter = _exporter.plan_exporter(variables, facts, _plan.os_family(facts))
                 result['tuning'] = tuning
+                result['exporter'] = exporter
                 result['work'] = _plan.work(variables, facts, tuning)
+                result['work']['exporter'] = exporter is not None
+                result['work']['any'] = result['work']['any'] or result['work']['exporter']
                 warnings = tuning['warnings']
             elif stage == 'services':
                 planned = _plan.plan_services(variables, facts, catalogue, args.get('limit'))

@@ -47,12 +47,16 @@ class Container:
         self.id = uuid.uuid4().hex + uuid.uuid4().hex
         self.pod = str(uuid.uuid4()) if shape == 'kubernetes' else None
         hierarchy, path, self.runtime = SHAPES[shape]
-        self.root = os.path.join('/sys/fs/cgroup', hierarchy)
-        self.cgroup = os.path.join(self.root, path.format(id=self.id, pod_=(self.pod or '').replace('-', '_')))
+        # The hierarchy's root as this test sees it, and as processes on the host see it (they
+        # differ on a host with a cgroup namespace of its own, nshost.SystemdHost).
+        self.root, inside = host.cgroup_root(hierarchy)
+        relative = path.format(id=self.id, pod_=(self.pod or '').replace('-', '_'))
+        self.cgroup = os.path.join(self.root, relative)
+        self.cgroup_inside = os.path.join(inside, relative)
         os.makedirs(self.cgroup)
         pidfile = os.path.join(directory, 'container-%s.pid' % self.id[:12])
         subprocess.Popen(host.command(['unshare', '-n', 'sh', '-c', HOLDER.format(
-            somaxconn=somaxconn, cgroup=shlex.quote(self.cgroup), pidfile=shlex.quote(pidfile))]))
+            somaxconn=somaxconn, cgroup=shlex.quote(self.cgroup_inside), pidfile=shlex.quote(pidfile))]))
         deadline = time.monotonic() + 10
         while not (os.path.exists(pidfile) and open(pidfile).read().strip()):
             if time.monotonic() > deadline:
@@ -71,7 +75,8 @@ class Container:
     def command(self, argv):
         """The argv that runs ``argv`` in the container (its network namespace and its cgroup)."""
         return self.host.command(['nsenter', '-n', '-t', str(self.pid), 'sh', '-c',
-                                  'echo $$ > %s/cgroup.procs && exec "$@"' % shlex.quote(self.cgroup), 'container']
+                                  'echo $$ > %s/cgroup.procs && exec "$@"' % shlex.quote(self.cgroup_inside),
+                                  'container']
                                  + list(argv))
 
     def run(self, *argv, check=True):

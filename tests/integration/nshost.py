@@ -6,7 +6,7 @@
 """A simulated host on this machine: a network, a mount and a PID namespace of its own.
 
 The host has its own ``net.core.*`` (the network namespace) and its own ``/etc``,
-``/var`` and ``/run`` (overlays and a tmpfs in a mount namespace kept alive by a bind
+``/var``, ``/usr/local`` and ``/run`` (overlays and a tmpfs in a mount namespace kept alive by a bind
 mount of its ``ns/mnt`` file), so a role may write ``/etc/sysctl.d``, a service's config
 and its pid files, and start real daemons, without touching the machine.  Its own PID
 namespace, with a ``/proc`` of its own, makes it see its own processes only, as a real
@@ -30,7 +30,8 @@ import time
 from netns import Namespace
 
 # Directories the host gets a private, writable copy of (overlay over the machine's).
-PRIVATE_TREES = ('/etc', '/var')
+# /usr/local too: the role installs its textfile collector in /usr/local/sbin.
+PRIVATE_TREES = ('/etc', '/var', '/usr/local')
 
 # The host's init, pid 1 of its PID namespace: it reaps the orphans it adopts, as a booted
 # machine's init does.  An init that reaps nothing (`sleep infinity`) leaves every daemon that
@@ -115,6 +116,11 @@ class NamespaceHost:
                          % (tree.strip('/'), tree, upper, work, tree))
         subprocess.run(['unshare', '--mount=%s' % self.mount_ns, '--propagation', 'private',
                         'sh', '-ec', '; '.join(steps)], check=True, capture_output=True, text=True)
+
+    def cgroup_root(self, hierarchy):
+        """(path from the machine, path from the host) of a cgroup hierarchy's root: the same here."""
+        path = os.path.join('/sys/fs/cgroup', hierarchy)
+        return path, path
 
     def command(self, argv):
         """The argv that runs ``argv`` on this host."""
@@ -221,6 +227,125 @@ class MachineViewHost(NamespaceHost):
 
     def command(self, argv):
         return ['nsenter', '--target', str(self.init_pid), '--mount', '--net', '--'] + list(argv)
+
+
+class SystemdHost(NamespaceHost):
+    """A host whose init is systemd: PID 1 of its PID namespace, managing the units the role installs.
+
+    systemd knows only the units of the host's own ``/etc/systemd/system`` (emptied in its
+    overlay: the machine's enabled units are not the host's) and the few empty targets written
+    here (SYSTEMD_UNIT_PATH), and starts one of them, ``nbt.target``.  The units of the machine's
+    ``/lib/systemd/system`` are out of its reach: ``sysinit.target`` there pulls in
+    systemd-tmpfiles (which empties /tmp at boot), systemd-sysctl (which writes the machine's
+    global sysctls) and the mounts and sockets of /dev, all of which the machine shares with the
+    host.  The rest of what it must not touch is kept from it: its cgroups are a subtree of each
+    of the machine's hierarchies, made for it, entered with a cgroup namespace and mounted anew
+    inside it (one mounted from a cgroup namespace is rooted where the process was), so its
+    ``init.scope`` and slices land there and go with it; it has a UTS namespace of its own, so the
+    machine's hostname stays; ``container=`` in its environment makes it skip what it does to a
+    machine it boots; it logs nowhere.  ``remove()`` checks that the machine's global sysctls,
+    ``/dev`` and ``/root`` are as they were before it started, and fails the test otherwise.
+    Commands enter its mount namespace (where those cgroups are mounted), network, PID and UTS
+    namespaces.
+    """
+
+    # The targets a service and a timer depend on by default (systemd.service(5),
+    # systemd.timer(5)), empty: nothing is pulled in with them.
+    TARGETS = ('nbt', 'sysinit', 'basic', 'timers', 'sockets', 'paths', 'slices', 'shutdown', 'local-fs',
+               'multi-user', 'default')
+    UNIT_PATH = '/run/nbt-units'
+
+    @staticmethod
+    def hierarchies():
+        """(directory name, filesystem type, mount options) of each cgroup hierarchy mounted in /sys/fs/cgroup."""
+        found = []
+        with open('/proc/self/mountinfo') as handle:
+            for line in handle:
+                fields = line.split()
+                separator = fields.index('-')
+                point, kind, options = fields[4], fields[separator + 1], fields[separator + 3]
+                if kind in ('cgroup', 'cgroup2') and os.path.dirname(point) == '/sys/fs/cgroup':
+                    wanted = [option for option in options.split(',') if option not in ('rw', 'ro')]
+                    if kind == 'cgroup' and all(option.startswith('name=') for option in wanted):
+                        wanted.insert(0, 'none')
+                    found.append((os.path.basename(point), kind, ','.join(wanted) or None))
+        return found
+
+    @staticmethod
+    def machine_state():
+        """What of the machine a stray systemd would change: global sysctls, /dev's and /root's entries."""
+        sysctls = subprocess.run(['sysctl', '-a'], capture_output=True, text=True, check=False).stdout.splitlines()
+        volatile = ('fs.dentry-state', 'fs.inode-', 'fs.file-nr', 'fs.aio-nr', 'fs.quota', 'kernel.random',
+                    'kernel.ns_last_pid', 'kernel.pty.nr', 'kernel.sched_domain', 'net.', 'kernel.core_pipe_limit')
+        return ([line for line in sysctls if not line.startswith(volatile)], sorted(os.listdir('/dev')),
+                sorted(os.listdir('/root')))
+
+    def _start_init(self):
+        self.before = self.machine_state()
+        # A cgroup of its own in every hierarchy, so that each cgroup namespace root is that subtree.
+        self.cgroups = []
+        for hierarchy, dummy, dummy in self.hierarchies():
+            path = os.path.join('/sys/fs/cgroup', hierarchy, self.name)
+            os.mkdir(path)
+            self.cgroups.append(path)
+            if hierarchy == 'cpuset':  # a cpuset takes no task until it has CPUs and memory nodes
+                for name in ('cpuset.cpus', 'cpuset.mems'):
+                    with open(os.path.join(os.path.dirname(path), name)) as source:
+                        value = source.read()
+                    with open(os.path.join(path, name), 'w') as target:
+                        target.write(value)
+        inside = ['mount -t tmpfs -o mode=755 nbt-cgroup /sys/fs/cgroup']
+        for hierarchy, kind, options in self.hierarchies():
+            inside.append('mkdir /sys/fs/cgroup/%s' % hierarchy)
+            mount_options = '-o %s ' % options if options else ''
+            inside.append('mount -t %s %s%s /sys/fs/cgroup/%s' % (kind, mount_options, kind, hierarchy))
+        inside += ['rm -rf /etc/systemd/system', 'mkdir -p /etc/systemd/system %s' % self.UNIT_PATH]
+        for target in self.TARGETS:
+            inside.append('printf "[Unit]\\nDefaultDependencies=no\\n" > %s/%s.target' % (self.UNIT_PATH, target))
+        inside.append('exec env container=netstack-backlog-test SYSTEMD_UNIT_PATH=/etc/systemd/system:%s '
+                      '/lib/systemd/systemd --system --unit=nbt.target --log-target=null --show-status=false'
+                      % self.UNIT_PATH)
+        outside = ['echo $$ > %s/cgroup.procs' % shlex.quote(path) for path in self.cgroups]
+        outside.append('exec unshare --pid --fork --cgroup --uts --mount-proc --kill-child sh -ec %s'
+                       % shlex.quote('; '.join(inside)))
+        self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
+                                      '--', 'sh', '-ec', '; '.join(outside)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._wait_for_init()
+        deadline = time.monotonic() + 30
+        state = None
+        while time.monotonic() < deadline:
+            state = self.run('systemctl', 'is-system-running', check=False).stdout.strip()
+            if state in ('running', 'degraded'):
+                return
+            time.sleep(0.1)
+        raise RuntimeError('systemd on host %s did not come up (is-system-running: %s)' % (self.name, state))
+
+    def command(self, argv):
+        return ['nsenter', '--target', str(self.init_pid), '--mount', '--net', '--pid', '--uts', '--'] + list(argv)
+
+    def cgroup_root(self, hierarchy):
+        """The host's subtree of a hierarchy, which its cgroup namespace and its mounts show as the root."""
+        return os.path.join('/sys/fs/cgroup', hierarchy, self.name), os.path.join('/sys/fs/cgroup', hierarchy)
+
+    def remove(self):
+        super().remove()
+        for path in getattr(self, 'cgroups', []):
+            deadline = time.monotonic() + 10
+            while os.path.isdir(path):
+                try:
+                    for directory, dummy, dummy in os.walk(path, topdown=False):
+                        os.rmdir(directory)
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        if hasattr(self, 'before'):
+            after = self.machine_state()
+            for what, was, now in zip(('sysctls', '/dev', '/root'), self.before, after):
+                if was != now:
+                    raise RuntimeError('host %s changed the machine\'s %s: %s' % (
+                        self.name, what, sorted(set(was) ^ set(now))))
 
 
 class RootHost(NamespaceHost):

@@ -103,6 +103,11 @@ def host(request):
 
 @pytest.fixture
 def run_role(host, tmp_path, collections_root):
+    """role_runner() for the test's ``host``."""
+    return role_runner(host, tmp_path, collections_root)
+
+
+def role_runner(host, tmp_path, collections_root):
     """Run the role on ``host`` with ``variables``; return (process, task results, changed task names).
 
     ``controller`` picks the ansible-core release; ``wrapper`` is a command the controller

@@ -98,7 +98,8 @@ def collect(max_listeners, system=None, release=None, run_command=local_run_comm
     namespaces = facts.get('listener_backlog_namespaces')
     if namespaces is None:
         # Off Linux (or no namespaces read): the host's own facts as its one namespace.
-        namespaces = [{'id': 0, 'current': True, 'initial': True, 'name': None, 'container': None,
+        # No network namespaces there: netns is empty, which Prometheus reads as no label.
+        namespaces = [{'id': '', 'current': True, 'initial': True, 'name': None, 'container': None,
                        'listener_backlog': facts['listener_backlog'],
                        'listener_backlog_info': facts['listener_backlog_info'],
                        'listeners': facts.get('listener_backlog_listeners'), 'error': None}]
