@@ -287,3 +287,53 @@ def test_a_run_waits_for_the_lock_of_one_in_progress_and_the_lock_dies_with_its_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_namespace_gone_mid_run_is_counted_unreadable_and_named(scene, script, textfile_dir):
+    """Its only process dies after the collector listed its namespace and before it entered it.
+
+    strace stops the collector (SIGSTOP) right after it reads that process's namespace link; the
+    test kills the process and lets the collector go on, as the fact module's own test does.
+    """
+    host, _container, _directory = scene
+    holder = subprocess.Popen(host.command(['unshare', '-n', 'sleep', '600']))
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            found = host.run('pgrep', '-n', '-f', '^sleep 600$', check=False).stdout.split()
+            if found and host.run('readlink', '/proc/%s/ns/net' % found[0], check=False).stdout.strip() != \
+                    host.run('readlink', '/proc/self/ns/net').stdout.strip():
+                break
+            assert time.monotonic() < deadline, 'unshare -n did not start a namespace within 10 s'
+            time.sleep(0.01)
+        pid = int(found[0])
+        link = '/proc/%d/ns/net' % pid
+        trace = '/run/nbt-collector-strace.out'
+        runner = subprocess.Popen(host.command(
+            ['strace', '-qq', '-A', '-o', trace, '-P', link, '-e', 'trace=readlink,readlinkat',
+             '-e', 'inject=readlink,readlinkat:signal=SIGSTOP',
+             '/usr/bin/python3', '-E', '-S', script, '--directory', textfile_dir]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while '--- stopped by SIGSTOP ---' not in host.run('cat', trace, check=False).stdout:
+            assert time.monotonic() < deadline and runner.poll() is None, 'the collector never read the link'
+            time.sleep(0.05)
+        host.run('kill', '-9', str(pid))
+        host.run('sh', '-c', 'while kill -0 %d 2>/dev/null; do sleep 0.05; done' % pid)
+        host.run('pkill', '-CONT', '-f', '^/usr/bin/python3 -E -S %s' % script)
+        dummy, err = runner.communicate(timeout=60)
+        assert runner.returncode == 0, err
+    finally:
+        holder.kill()
+        holder.wait()
+    inode = None
+    for line in err.splitlines():
+        if line.endswith(': gone during the scan') and line.startswith('netstack-backlog-textfile: network namespace '):
+            inode = line.split()[3].rstrip(':')
+    assert inode is not None, err
+    text = host.read(os.path.join(textfile_dir, PROM))
+    for line in ('netstack_backlog_namespaces_unreadable 1', 'netstack_backlog_collector_errors 1',
+                 'netstack_backlog_collector_success 1'):
+        assert line in text.splitlines(), text
+    # Its limit is unknown: no sample, never a made-up number.
+    assert 'netstack_backlog_limit{netns="%s"' % inode not in text
