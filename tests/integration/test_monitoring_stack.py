@@ -12,8 +12,9 @@ scrapes it every 2 s and evaluates the collection's alert rules, Alertmanager se
 this test runs: all on the host's loopback, each daemon started from the binaries `make
 prometheus-tools` unpacks.  A bounded burst (400 connections while Redis is frozen, as a busy
 server accepts nothing) overflows the container's queue of 128; the overflow alert fires in
-Prometheus and reaches the webhook naming the host, the namespace and the container.  The role then raises the container's limit (listener_backlog_namespaces: set),
-Redis restarted there takes 511, the same burst overflows nothing, and the alert resolves.
+Prometheus and reaches the webhook naming the host, the namespace and the container.  The role
+then raises the container's limit (listener_backlog_namespaces: set), Redis restarted there takes
+511, the same burst overflows nothing, and the alert resolves.
 
 The shipped rules are loaded with their windows shortened (10m to 20s, `for:` to 0s), so that an
 alert resolves within the test: `promtool test rules` covers the windows themselves
