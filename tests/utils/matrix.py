@@ -13,7 +13,8 @@ For each controller in CONTROLLERS, in a virtualenv of its own (build/matrix/):
      role tuning a simulated host and a real Redis, then a second run that changes nothing.
 Then, under the oldest and the newest controller, the whole end-to-end suite that the main run
 takes with its own controller (EDGE_SUITE: the role with every catalogue service and every fault,
-the fleet over SSH with the audit, the burst, the filter against the kernel, the role and containers): templating before
+the fleet over SSH with the audit, the burst, the filter against the kernel, the role and containers,
+the role's textfile collector under systemd and cron, the role run from a namespace): templating before
 2.19 and the results 2.21 returns differ enough to break a role that the subset alone would pass.
 Then the support table is written from what passed (build/matrix/support.md) and compared with the
 README's: a claim the matrix did not prove fails the run, as does any failed step.
@@ -49,7 +50,8 @@ CONTROLLERS = [
 ]
 EDGE_SUITE = ['tests/integration/test_role_services.py', 'tests/integration/test_fleet.py',
               'tests/integration/test_burst.py', 'tests/integration/test_filter_real_kernel.py',
-              'tests/integration/test_role_namespaces.py', 'tests/integration/test_role_app_servers.py']
+              'tests/integration/test_role_namespaces.py', 'tests/integration/test_role_app_servers.py',
+              'tests/integration/test_role_exporter.py', 'tests/integration/test_role_from_a_namespace.py']
 TOOLS = os.path.join(ROOT, 'tests', 'requirements-matrix.txt')
 README = os.path.join(ROOT, 'README.md')
 START, END = '<!-- support table: start (make matrix writes it) -->', '<!-- support table: end -->'
