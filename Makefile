@@ -147,7 +147,7 @@ clean:
 
 # Benchmarks (not part of `make test`): medians of alternating runs, as ratios.
 # Writes docs/benchmarks.md and docs/benchmarks.png.
-bench: venv collection packages
+bench: venv collection packages prometheus-tools
 	$(VENV)/bin/pip install --quiet -r tests/requirements-bench.txt
 	$(VENV)/bin/python tests/bench/report.py
 

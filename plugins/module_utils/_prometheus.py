@@ -48,13 +48,13 @@ Module code: runs on target Python 2.7 and 3.6+, standard library only.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import binascii
 import errno
 import math
 import numbers
 import os
 import re
 import sys
-import tempfile
 
 FILE_NAME = 'netstack_backlog.prom'
 
@@ -366,7 +366,7 @@ def write_atomically(directory, name, content):
     path = os.path.join(directory, name)
     data = content.encode('utf-8') if isinstance(content, type(u'')) else content
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix='.%s.' % name, suffix='.tmp', dir=directory)
+        descriptor, temporary = _create_temporary(directory, name)
     except (IOError, OSError) as error:
         raise WriteError(path, error)
     try:
@@ -376,7 +376,7 @@ def write_atomically(directory, name, content):
             os.close(descriptor)
             raise
         with handle:
-            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes it 0600; node_exporter may run as another user
+            os.fchmod(handle.fileno(), 0o644)  # made 0600; node_exporter may run as another user
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -389,6 +389,21 @@ def write_atomically(directory, name, content):
         raise
     _sync_directory(directory)
     return path
+
+
+def _create_temporary(directory, name):
+    """(descriptor, path) of a new file ``.<name>.<random>.tmp`` in ``directory``, mode 0600.
+
+    What tempfile.mkstemp does, without importing tempfile (a tenth of a collector run's CPU).
+    """
+    for dummy in range(100):
+        path = os.path.join(directory, '.%s.%s.tmp' % (name, binascii.hexlify(os.urandom(6)).decode('ascii')))
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, 'O_NOFOLLOW', 0), 0o600), path
+        except OSError as error:
+            if error.errno != errno.EEXIST:
+                raise
+    raise OSError(errno.EEXIST, 'no unused temporary file name', directory)
 
 
 def _remove(path):

@@ -6,7 +6,8 @@
 """`make bench`: every benchmark in one run, written to docs/benchmarks.md and docs/benchmarks.png.
 
 Ratios of medians of alternating runs, side by side (bench_facts.py: module time and
-listeners=true on one host; bench_fleet.py: fleets over real SSH), and the burst: a real
+listeners=true on one host; bench_fleet.py: fleets over real SSH; bench_collector.py: the
+textfile collector against node_exporter's own scrape), and the burst: a real
 Redis's ListenOverflows for the same burst under the stock limit and after the role.
 """
 
@@ -24,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
 
+import bench_collector  # noqa: E402  pylint: disable=wrong-import-position
 import bench_facts  # noqa: E402  pylint: disable=wrong-import-position
 import bench_fleet  # noqa: E402  pylint: disable=wrong-import-position
 from nshost import NamespaceHost  # noqa: E402  pylint: disable=wrong-import-position
@@ -120,7 +122,7 @@ def plot(rows, path):
 
 
 def main():
-    rows = bench_facts.main() + bench_fleet.main()
+    rows = bench_facts.main() + bench_fleet.main() + bench_collector.main()
     work = tempfile.mkdtemp(prefix='nb-bench-role-')
     rows += bench_fleet.converged_rows(work)
     trips = bench_fleet.round_trips(work)

@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import subprocess
 
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import LimitGatherer
 
@@ -44,6 +43,7 @@ def local_run_command(argv):
             break
     else:
         return 127, '', '%s: program not found' % argv[0]
+    import subprocess  # here: the textfile collector loads this file and rarely runs a program
     environ = dict(os.environ, LC_ALL='C')
     try:
         process = subprocess.Popen([program] + list(argv[1:]), stdout=subprocess.PIPE,
