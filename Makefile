@@ -6,6 +6,7 @@ PYTHON_216 ?= $(PYTHON)
 VENV := .venv
 VENV_216 := .venv-2.16
 VENV_TOOLS := .venv-tools
+VENV_EDA := .venv-eda
 # The release tools call ansible-doc and ansible-galaxy by name: their own, from their venv.
 WITH_TOOLS := PATH=$(CURDIR)/$(VENV_TOOLS)/bin:$$PATH
 COLLECTIONS := build/collections
@@ -16,7 +17,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools
+.PHONY: demo packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -48,14 +49,14 @@ packages:
 # That run leaves out the end-to-end suite the matrix has just run twice: a third run under
 # a controller between the two proved little and cost a quarter of the whole (`make
 # integration` still runs everything with the main controller).
-test: lint docs install-check rootfs prometheus-tools matrix packages
+test: lint docs install-check rootfs prometheus-tools eda matrix packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration \
 	  $$($(VENV)/bin/python tests/utils/matrix.py --edge-suite-ignores)
 
 units: venv collection
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit
 
-integration: venv collection packages rootfs prometheus-tools
+integration: venv collection packages rootfs prometheus-tools eda
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/integration
 
 # Debian 13 hosts run from a root filesystem debootstrap builds from the mirror apt uses; it is
@@ -119,6 +120,18 @@ $(VENV_TOOLS)/.installed: tests/requirements-tools.txt
 	$(VENV_TOOLS)/bin/pip install --quiet -r tests/requirements-tools.txt
 	touch $@
 
+# Event-Driven Ansible (tests/integration/test_eda_rulebook.py): ansible-rulebook from PyPI in a
+# virtualenv of its own, and the Java 17 its rule engine runs on, from Debian's packages where
+# the machine has none.
+eda: $(VENV_EDA)/.installed
+
+$(VENV_EDA)/.installed: tests/requirements-eda.txt
+	@command -v java >/dev/null 2>&1 || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openjdk-17-jre-headless; }
+	$(PYTHON) -m venv $(VENV_EDA)
+	$(VENV_EDA)/bin/pip install --quiet -r tests/requirements-eda.txt
+	touch $@
+
 $(VENV)/.installed: tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r tests/requirements.txt
@@ -143,7 +156,7 @@ $(COLLECTION_LINK):
 	ln -sfn $(CURDIR) $@
 
 clean:
-	rm -rf $(VENV) $(VENV_216) $(VENV_TOOLS) build .ansible
+	rm -rf $(VENV) $(VENV_216) $(VENV_TOOLS) $(VENV_EDA) build .ansible
 
 # Benchmarks (not part of `make test`): medians of alternating runs, as ratios.
 # Writes docs/benchmarks.md and docs/benchmarks.png.

@@ -28,7 +28,6 @@ import os
 import re
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
