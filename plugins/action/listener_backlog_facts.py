@@ -23,7 +23,7 @@ from ansible.utils.vars import merge_hash
 POSIX_MODULE = 'netstack.backlog.listener_backlog_facts'
 WINDOWS_MODULE = 'netstack.backlog.win_listener_backlog_facts'
 WINDOWS_SHELL_FAMILIES = ('powershell', 'cmd')
-LINUX_ONLY_OPTIONS = ('unix_listeners', 'namespaces')
+LINUX_ONLY_OPTIONS = ('unix_listeners', 'namespaces', 'namespace_listeners')
 
 
 def module_for_shell(shell):
@@ -46,12 +46,15 @@ class ActionModule(ActionBase):
         module_name = module_for_shell(self._connection._shell)
         module_args = dict(self._task.args)
         if module_name == WINDOWS_MODULE:
-            # Unix-domain listeners and network namespaces are Linux facts: false means nothing
-            # to Windows, true cannot be served (and is left out with skip_unsupported).
+            # Unix-domain listeners and network namespaces (with their listeners) are Linux facts:
+            # false means nothing to Windows, true cannot be served (and is left out with
+            # skip_unsupported).
             skip = boolean(module_args.pop('skip_unsupported', False), strict=False)
             if skip:
                 module_args.pop('tuning', None)
                 module_args.pop('files', None)
+            # A bound on the namespaces returned means nothing without them.
+            module_args.pop('namespaces_below', None)
             for option in LINUX_ONLY_OPTIONS:
                 if option in module_args and boolean(module_args.pop(option), strict=False) and not skip:
                     result.update(failed=True, msg='%s=true is supported on Linux only, not on Windows' % option)

@@ -153,11 +153,22 @@ def namespace_label(inode, found, container, initial=False):
     return label
 
 
+def below_limit(value, below):
+    """Whether a namespace whose limit reads ``value`` is kept under ``namespaces_below``.
+
+    Kept: every namespace when ``below`` is None, those under it, and those whose limit could
+    not be read (unknown is not known to be high enough).
+    """
+    return below is None or value is None or value < below
+
+
 def gather_namespaces(params, release, run_command, current, warnings):
     """``listener_backlog_namespaces``: every network namespace, each read from inside.
 
     ``current`` holds the module's own namespace's facts, already read (reused, not read
-    again).  Returns (entries, every listener list for the owner walk, the pids listed).
+    again).  With ``params['below']`` only the namespaces below_limit keeps are returned, and
+    only theirs have their listeners read.  Returns (entries, every listener list for the owner
+    walk, the pids listed, how many namespaces there are in all).
     """
     from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
     discovery = netns.Discovery().scan(parse_kernel_release(release))
@@ -184,10 +195,12 @@ def gather_namespaces(params, release, run_command, current, warnings):
                 entry['listeners'] = None
             if params['unix_listeners']:
                 entry['unix_listeners'] = None
-            entries.append(entry)
             if entry['current']:
                 entry.update(current)
+                if below_limit(entry['listener_backlog'], params['below']):
+                    entries.append(entry)
                 continue
+            entries.append(entry)
             label = namespace_label(inode, found, container, initial)
             sources = ['/proc/%d/ns/net' % pid for pid in found['pids']] + found['paths']
             read, error = visitor.visit(inode, sources,
@@ -199,13 +212,16 @@ def gather_namespaces(params, release, run_command, current, warnings):
             value, info, listeners, unix_listeners, error, own_warnings = read
             entry.update(listener_backlog=value, listener_backlog_info=info, error=error)
             warnings.extend('%s: %s' % (label, warning) for warning in own_warnings)
+            if not below_limit(value, params['below']):
+                entries.pop()
+                continue
             for key, found_listeners in (('listeners', listeners), ('unix_listeners', unix_listeners)):
                 if found_listeners is not None:
                     entry[key] = found_listeners
                     groups.append(found_listeners)
     finally:
         visitor.close()
-    return entries, groups, discovery.pids
+    return entries, groups, discovery.pids, len(discovery.namespaces)
 
 
 def lowest_container(pids):
@@ -254,10 +270,11 @@ def read_namespace(params, release, run_command, inode, pids):
     gatherer = LimitGatherer('Linux', release, read_inside, run_command, probe=linux_probe)
     value, info = gatherer.gather()
     listeners = unix_listeners = error = None
-    try:
-        listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
-    except RuntimeError as exc:
-        error = str(exc)
+    if below_limit(value, params['below']):  # else not returned: its listeners are not read
+        try:
+            listeners, unix_listeners = read_listeners(params, run_command, gatherer.warnings)
+        except RuntimeError as exc:
+            error = str(exc)
     for found, sort in ((listeners, sort_listeners), (unix_listeners, sort_unix_listeners)):
         if found is not None:
             sort(found)
@@ -265,10 +282,17 @@ def read_namespace(params, release, run_command, inode, pids):
 
 
 def gather(system, release, run_command, listeners=False, unix_listeners=False, namespaces=False,
-           skip_unsupported=False, read=read_file):
+           skip_unsupported=False, read=read_file, namespace_listeners=True, namespaces_below=None):
     """The facts (keys without ``ansible_``) and the warnings, as listener_backlog_facts returns them.
 
     ``read`` reads the top-level limit's files (the module passes its own, which its tests replace).
+    ``namespace_listeners``: with ``namespaces``, whether each namespace is read with the listeners
+    ``listeners`` and ``unix_listeners`` ask for, or with its limit and counters only.  The textfile
+    collector exports every namespace's listeners (the default here); the module passes its option
+    of that name, false unless asked, since each listener is some eight values that ansible-core
+    then handles on the controller (docs/benchmarks.md).  ``namespaces_below``: return only the
+    namespaces whose limit is below it or unknown (below_limit), and how many there are in all
+    as ``listener_backlog_namespaces_total``.
     Raises GatherError for what cannot be read here: an option this system does not support
     (unless ``skip_unsupported``), listeners no reader could list, a way back from a namespace
     that failed.
@@ -297,17 +321,22 @@ def gather(system, release, run_command, listeners=False, unix_listeners=False, 
     pids = None
     if params['namespaces']:
         from ansible_collections.netstack.backlog.plugins.module_utils._netns import ReturnFailed
+        # What is read in each namespace: the listeners asked for only with namespace_listeners.
+        inside = dict(params, listeners=params['listeners'] and namespace_listeners,
+                      unix_listeners=params['unix_listeners'] and namespace_listeners, below=namespaces_below)
         current = {'listener_backlog': value, 'listener_backlog_info': info}
-        if found_listeners is not None:
+        if inside['listeners']:
             current['listeners'] = found_listeners
-        if found_unix is not None:
+        if inside['unix_listeners']:
             current['unix_listeners'] = found_unix
         try:
-            entries, more, pids = gather_namespaces(params, release, run_command, current, gatherer.warnings)
+            entries, more, pids, total = gather_namespaces(inside, release, run_command, current, gatherer.warnings)
         except ReturnFailed as exc:
             raise GatherError(str(exc))
         groups.extend(more)
         facts['listener_backlog_namespaces'] = entries
+        if namespaces_below is not None:
+            facts['listener_backlog_namespaces_total'] = total
     name_owners(groups, pids)
     if found_listeners is not None:
         sort_listeners(found_listeners)

@@ -61,8 +61,8 @@ options:
   namespaces:
     description:
       - Also report every network namespace of the host (containers, pods, C(ip netns) namespaces),
-        each with its own limit, health signals and, with O(listeners) or O(unix_listeners), its own
-        listeners, in RV(ansible_facts.ansible_listener_backlog_namespaces). A container or a pod has a
+        each with its own limit and health signals and, with O(namespace_listeners), its own listeners,
+        in RV(ansible_facts.ansible_listener_backlog_namespaces). A container or a pod has a
         namespace of its own, which starts at the kernel's default (128 before Linux 5.4, 4096 since),
         not at the host's value.
       - The top-level facts stay those of the module's own namespace.
@@ -77,6 +77,31 @@ options:
     type: bool
     default: false
     version_added: 1.1.0
+  namespace_listeners:
+    description:
+      - With O(namespaces=true), also read each namespace's own listeners - TCP with O(listeners=true), named UNIX with
+        O(unix_listeners=true) - into RV(ansible_facts.ansible_listener_backlog_namespaces[].listeners) and
+        RV(ansible_facts.ansible_listener_backlog_namespaces[].unix_listeners). Without it, O(listeners) and
+        O(unix_listeners) are read in the module's own namespace only, as for the top-level facts.
+      - Off unless asked because of what it costs on the controller, not on the host - each listener is eight values
+        that ansible-core copies, checks and, for an ad hoc command, prints. Over 100 namespaces of 10 listeners the
+        module takes about 0.1 s more with them, but the whole C(ansible) command 0.35 to 0.5 s more; with only
+        each namespace's limit and counters, 0.2 s at most (the collection's C(docs/benchmarks.md)). The role
+        C(netstack.backlog.listener_backlog) reads no namespace's listeners.
+    type: bool
+    default: false
+    version_added: 1.2.0
+  namespaces_below:
+    description:
+      - With O(namespaces=true), return only the namespaces whose limit is below this value, and those whose limit
+        could not be read (their RV(ansible_facts.ansible_listener_backlog_namespaces[].error) says why), with how many
+        namespaces there are in all in RV(ansible_facts.ansible_listener_backlog_namespaces_total). Every namespace is
+        still read; the listeners of those left out are not (O(namespace_listeners)).
+      - For a caller that needs only the namespaces below a limit - the role C(netstack.backlog.listener_backlog)
+        passes the limit it sets. Facts stay in every later task's variables, which ansible-core copies for each
+        task, so the namespaces already at the limit are left out rather than carried through a play.
+    type: int
+    version_added: 1.2.0
   skip_unsupported:
     description:
       - With V(true), O(listeners), O(unix_listeners) and O(namespaces) are left out on a system that does not support
@@ -144,8 +169,8 @@ attributes:
     support: full
     description:
       - Returns C(ansible_listener_backlog), C(ansible_listener_backlog_info) and, on request,
-        C(ansible_listener_backlog_listeners), C(ansible_listener_backlog_unix_listeners) and
-        C(ansible_listener_backlog_namespaces).
+        C(ansible_listener_backlog_listeners), C(ansible_listener_backlog_unix_listeners),
+        C(ansible_listener_backlog_namespaces) and C(ansible_listener_backlog_namespaces_total).
   platform:
     platforms: [posix, windows]
     support: full
@@ -189,6 +214,7 @@ EXAMPLES = r'''
   netstack.backlog.listener_backlog_facts:
     namespaces: true
     listeners: true
+    namespace_listeners: true
 
 - name: Containers whose namespace grants less than the host
   ansible.builtin.debug:
@@ -471,6 +497,7 @@ ansible_facts:
       description:
         - Every network namespace of the host, sorted by RV(ansible_facts.ansible_listener_backlog_namespaces[].id);
           the module's own is among them.
+        - With O(namespaces_below), only those below it or not read.
         - Linux only.
       returned: when O(namespaces=true)
       type: list
@@ -555,14 +582,14 @@ ansible_facts:
               they could not be read.
           type: list
           elements: dict
-          returned: when O(listeners=true)
+          returned: when O(namespace_listeners=true) and O(listeners=true)
         unix_listeners:
           description:
             - Its named UNIX listeners, as RV(ansible_facts.ansible_listener_backlog_unix_listeners) has them; null
               when they could not be read.
           type: list
           elements: dict
-          returned: when O(unix_listeners=true)
+          returned: when O(namespace_listeners=true) and O(unix_listeners=true)
         error:
           description:
             - Null, or why the namespace (or its listeners) could not be read - gone during the scan, not permitted
@@ -570,6 +597,15 @@ ansible_facts:
           type: str
           returned: always
           sample: null
+    ansible_listener_backlog_namespaces_total:
+      description:
+        - How many network namespaces there are in all, the module's own included - the length
+          RV(ansible_facts.ansible_listener_backlog_namespaces) has without O(namespaces_below).
+        - Linux only.
+      returned: when O(namespaces=true) and O(namespaces_below) is set
+      type: int
+      sample: 101
+      version_added: 1.2.0
 '''
 
 import glob
@@ -655,6 +691,8 @@ def main():
             listeners=dict(type='bool', default=False),
             unix_listeners=dict(type='bool', default=False),
             namespaces=dict(type='bool', default=False),
+            namespace_listeners=dict(type='bool', default=False),
+            namespaces_below=dict(type='int'),
             skip_unsupported=dict(type='bool', default=False),
             files=dict(type='list', elements='dict', options=dict(
                 path=dict(type='path', required=True),
@@ -673,6 +711,8 @@ def main():
     try:
         found, warnings = gather(system, release, run_command, listeners=params['listeners'],
                                  unix_listeners=params['unix_listeners'], namespaces=params['namespaces'],
+                                 namespace_listeners=params['namespace_listeners'],
+                                 namespaces_below=params['namespaces_below'],
                                  skip_unsupported=params['skip_unsupported'], read=read_file)
     except GatherError as exc:
         module.fail_json(msg=str(exc))

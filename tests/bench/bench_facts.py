@@ -20,13 +20,22 @@ one process, reported as ratios; nothing here asserts a time.
    `make bench`), the same steps of that revision's collection, run alternately with this
    tree's against the same sockets.
 5. namespaces=true: NAMESPACE_COUNT network namespaces (``ip netns``) with
-   LISTENERS_PER_NAMESPACE listeners each, all held by one process; the payload with
-   namespaces=true and listeners=true against the same payload with listeners=true only.
+   LISTENERS_PER_NAMESPACE listeners each, all held by one process; the payloads with
+   namespaces=true and listeners=true, without and with namespace_listeners=true, against the
+   same payload with listeners=true only.
+6. namespaces=true end to end (``python tests/bench/bench_facts.py end-to-end``): in a simulated
+   host holding the same namespaces, the whole `ansible localhost -m` command with namespaces=true
+   against listeners=true alone, and whole role runs that tune, namespaces read against
+   listener_backlog_namespaces=ignore, tuning only and with Redis managed (namespaces_end_to_end_rows).
+7. Where namespaces=true spends its time on the controller (``python tests/bench/bench_facts.py
+   controller``): ansible-core's steps on the module's result, each timed in one process
+   (controller_steps).
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import statistics
@@ -41,6 +50,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
 from netns import HELPER_PYTHON, Namespace  # noqa: E402  pylint: disable=wrong-import-position
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
+FACT = 'netstack.backlog.listener_backlog_facts'
 PAIRS = int(os.environ.get('BENCH_PAIRS', '21'))
 SOCKET_COUNTS = [100, 1000, 10000]
 
@@ -185,17 +195,23 @@ def main():
                 opener.wait()
                 namespace.remove()
 
-        namespaced = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts',
-                                   'listeners=true namespaces=true')
-        rows.append(namespaces_row(python, listeners, namespaced))
+        rows += namespaces_rows(python, listeners, *namespace_payloads(env, remote_tmp))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     return rows
 
 
-def namespaces_row(python, listeners, namespaced):
-    """namespaces=true over NAMESPACE_COUNT namespaces against listeners=true alone (module time)."""
+# The module's arguments of the namespaces=true rows, each against listeners=true alone.
+NAMESPACE_ARGS = ['listeners=true namespaces=true', 'listeners=true namespaces=true namespace_listeners=true']
+
+
+def namespace_payloads(env, remote_tmp):
+    return [build_payload(env, remote_tmp, FACT, args) for args in NAMESPACE_ARGS]
+
+
+def namespaces_rows(python, listeners, *namespaced):
+    """Each NAMESPACE_ARGS over NAMESPACE_COUNT namespaces against listeners=true alone (module time)."""
     home = Namespace('bench', 4096)
     made, opener = [], None
     try:
@@ -205,20 +221,236 @@ def namespaces_row(python, listeners, namespaced):
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert opener.stdout.readline().strip() == 'ready'
         inside = ['ip', 'netns', 'exec', home.name, python]
-        plain, with_namespaces = alternate([inside + [listeners], inside + [namespaced]], max(5, PAIRS // 3))
+        medians = alternate([inside + [listeners]] + [inside + [payload] for payload in namespaced],
+                            max(5, PAIRS // 3))
     finally:
         if opener is not None:
             opener.stdin.close()
             opener.wait()
         for namespace in made + [home]:
             namespace.remove()
-    return ('namespaces=true over %d namespaces of %d listeners each / listeners=true alone (module time)'
-            % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE), with_namespaces, plain)
+    return [('%s over %d namespaces of %d listeners each / listeners=true alone (module time)'
+             % (args.replace('listeners=true ', '', 1), NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE), median, medians[0])
+            for args, median in zip(NAMESPACE_ARGS, medians[1:])]
+
+
+# Makes NAMESPACE_COUNT `ip netns` namespaces inside a simulated host, each with lo up and
+# the given somaxconn (argv: somaxconn, names...).
+MAKE_NAMESPACES = r"""
+set -e
+value=$1; shift
+for name in "$@"; do
+    ip netns add "$name"
+    ip -n "$name" link set lo up
+    ip netns exec "$name" sh -c "echo $value > /proc/sys/net/core/somaxconn"
+done
+"""
+ROLE_PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'tests', 'integration', 'playbooks', 'role.yml')
+# The limit the role sets in the end-to-end rows (the host starts at the old default, 128), and
+# the one its namespaces have: converged, so that a run's extra for namespaces is their read alone.
+ROLE_SOMAXCONN = 4096
+
+
+class NamespacesHost:
+    """A simulated host (nshost.NamespaceHost) holding NAMESPACE_COUNT network namespaces of its own.
+
+    Each has LISTENERS_PER_NAMESPACE listeners, all held by one process (NAMESPACE_OPENER) in the
+    host.  The host has its own PID namespace, /proc and /run: the fact module sees exactly these
+    namespaces and the host's own, never another test's, and the role writes the host's /etc.
+    """
+
+    def __init__(self, host_somaxconn, namespace_somaxconn):
+        from nshost import NamespaceHost  # pylint: disable=import-outside-toplevel
+        self.host = NamespaceHost('benchns', host_somaxconn)
+        self.opener = None
+        self.names = ['bn%d' % index for index in range(NAMESPACE_COUNT)]
+        try:
+            self.host.run('sh', '-c', MAKE_NAMESPACES, 'make', str(namespace_somaxconn), *self.names)
+            self.opener = subprocess.Popen(self.host.command([HELPER_PYTHON, '-c', NAMESPACE_OPENER,
+                                                              str(LISTENERS_PER_NAMESPACE)] + self.names),
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert self.opener.stdout.readline().strip() == 'ready'
+        except BaseException:
+            self.remove()
+            raise
+
+    def command(self, argv):
+        return self.host.command(argv)
+
+    def run(self, *argv, **kwargs):
+        return self.host.run(*argv, **kwargs)
+
+    def remove(self):
+        if self.opener is not None:
+            self.opener.stdin.close()
+            self.opener.wait()
+        # The namespaces are pinned in the host's /run, which goes with its mount namespace;
+        # deleted first all the same.
+        self.host.run('sh', '-c', 'for name in "$@"; do ip netns delete "$name" 2>/dev/null; done', 'delete',
+                      *self.names, check=False)
+        self.host.remove()
+
+
+def end_to_end_environment(work):
+    collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                                                                          'build', 'collections'))
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_LOCALHOST_WARNING='false',
+                ANSIBLE_HOME=os.path.join(work, 'home'), ANSIBLE_NOCOLOR='1')
+
+
+def namespaces_end_to_end_rows(pairs=None):
+    """namespaces=true over NAMESPACE_COUNT namespaces, end to end, each against the same without.
+
+    All in one NamespacesHost, whose namespaces are at ROLE_SOMAXCONN.  The whole `ansible
+    localhost -m` command: each NAMESPACE_ARGS against ``listeners=true`` alone.  Whole role runs
+    that tune (listener_backlog_somaxconn set; every such run reads the host, namespaces included,
+    and plans), converged: namespaces read (the default, warn) against
+    listener_backlog_namespaces=ignore, tuning only, then with Redis managed (the role then reads
+    the listeners too).  With nothing below the limit there is nothing to warn about: the
+    difference is what reading the namespaces costs.
+    """
+    pairs = pairs or max(5, PAIRS // 3)
+    work = tempfile.mkdtemp(prefix='nb-bench-e2e-')
+    env = end_to_end_environment(work)
+    python = sys.executable
+    adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-c', 'local', '-e',
+             'ansible_python_interpreter=%s' % python, '-m', FACT, '-a']
+    role = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
+            'ansible_python_interpreter=%s' % python, ROLE_PLAYBOOK, '-e']
+    ignore = ['-e', 'listener_backlog_namespaces=ignore']
+    label = '%d×%d' % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE)
+    rows = []
+    host = NamespacesHost(128, ROLE_SOMAXCONN)
+    try:
+        medians = alternate([host.command(adhoc + ['listeners=true'])]
+                            + [host.command(adhoc + [args]) for args in NAMESPACE_ARGS], pairs, env)
+        for args, median in zip(NAMESPACE_ARGS, medians[1:]):
+            rows.append(('%s over %s, whole ansible command / listeners=true alone'
+                         % (args.replace('listeners=true ', '', 1), label), median, medians[0]))
+        for what, variables in (('', {'listener_backlog_somaxconn': ROLE_SOMAXCONN}),
+                                (' and manages Redis', {'listener_backlog_somaxconn': ROLE_SOMAXCONN,
+                                                        'listener_backlog_services': [{'name': 'redis'}]})):
+            if variables.get('listener_backlog_services'):
+                host.run('service', 'redis-server', 'start')
+            run = host.command(role + [json.dumps(variables)])
+            subprocess.run(run, env=env, check=True, stdout=subprocess.DEVNULL)  # the first run changes things
+            read, ignored = alternate([run, run + ignore], pairs, env)
+            rows.append(('role run that tunes%s over %s, namespaces read / ignored' % (what, label), read, ignored))
+    finally:
+        host.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+# What ansible-core does on the controller with a fact module's result, each step timed in one
+# process (CONTROLLER_ROUNDS rounds, medians; ansible-core 2.19's functions).  argv: the result
+# as the module printed it.  The worker decodes it and, for the task's own variables, copies the
+# facts twice (namespace_facts; clean_facts, facts injected as variables); VariableManager.get_vars
+# makes the same two copies for every later task of the play; the main process copies the result
+# for the callback and makes it native; an ad hoc command's callback (minimal) copies it again,
+# runs it through the template engine and prints it as JSON with an indent of 4.
+CONTROLLER_STEPS = r"""
+import json, statistics, sys, time
+from ansible.module_utils.common.json import Direction, get_module_decoder
+from ansible.vars.clean import clean_facts, module_response_deepcopy, namespace_facts, strip_internal_keys
+from ansible.utils.vars import transform_to_native_types
+from ansible._internal._templating._engine import TemplateEngine
+from ansible.module_utils._internal._json._profiles import _fallback_to_str
+text = sys.stdin.read()
+steps = {}
+def step(name, function, *args, **kwargs):
+    start = time.perf_counter()
+    result = function(*args, **kwargs)
+    steps.setdefault(name, []).append(time.perf_counter() - start)
+    return result
+decoder = get_module_decoder('legacy', Direction.MODULE_TO_CONTROLLER)
+for dummy in range(int(sys.argv[1])):
+    result = step('worker: JSON decoding of the module output', json.loads, text, cls=decoder)
+    facts = result['ansible_facts']
+    step('each task from here on: the facts copied twice for its variables (namespace_facts, clean_facts)',
+         lambda: (namespace_facts(facts), clean_facts(facts)))
+    shown = step('main: the callback copy of the result (module_response_deepcopy, strip_internal_keys)',
+                 lambda: strip_internal_keys(module_response_deepcopy(result)))
+    step('main: the callback result made native (transform_to_native_types)', transform_to_native_types, shown)
+    step('ad hoc only: minimal callback, copied again, templated, JSON with indent 4 (_dump_results)',
+         lambda: json.dumps(TemplateEngine().transform(strip_internal_keys(module_response_deepcopy(shown))),
+                            cls=_fallback_to_str.Encoder, indent=4, ensure_ascii=False, sort_keys=True))
+def values(node):
+    if isinstance(node, dict):
+        return 1 + sum(values(item) for item in node.values())
+    if isinstance(node, list):
+        return 1 + sum(values(item) for item in node)
+    return 1
+medians = dict((name, statistics.median(times)) for name, times in steps.items())
+print(json.dumps({'steps': medians, 'values': values(json.loads(text)), 'bytes': len(text)}))
+"""
+CONTROLLER_ROUNDS = 9
+# What the controller steps are timed with: the ad hoc command's arguments, by what they read.
+CONTROLLER_ARGS = [('listeners=true', 'listeners=true'),
+                   ('namespaces=true listeners=true', 'listeners=true namespaces=true'),
+                   ('... namespace_listeners=true', 'listeners=true namespaces=true namespace_listeners=true'),
+                   ('... namespaces_below=%d (the role\'s read)' % ROLE_SOMAXCONN,
+                    'listeners=true namespaces=true namespaces_below=%d' % ROLE_SOMAXCONN)]
+
+
+def controller_steps():
+    """[(step, {column: median seconds})] and {column: (values, bytes)}: ansible-core's steps on each CONTROLLER_ARGS result.
+
+    The results are read in a NamespacesHost (namespaces at ROLE_SOMAXCONN; the host at 128, so
+    that namespaces_below keeps the module's own namespace only), as `ansible -m ... -o` prints
+    them; the steps run in a process of their own on the controller.
+    """
+    work = tempfile.mkdtemp(prefix='nb-bench-steps-')
+    env = end_to_end_environment(work)
+    adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-c', 'local', '-e',
+             'ansible_python_interpreter=%s' % sys.executable, '-m', FACT, '-o', '-a']
+    outputs = []
+    host = NamespacesHost(128, ROLE_SOMAXCONN)
+    try:
+        for dummy, args in CONTROLLER_ARGS:
+            line = subprocess.run(host.command(adhoc + [args]), env=env, check=True, capture_output=True,
+                                  text=True).stdout
+            outputs.append(line.split(' => ', 1)[1])
+    finally:
+        host.remove()
+        shutil.rmtree(work, ignore_errors=True)
+    found, sizes = {}, {}
+    for (column, dummy), output in zip(CONTROLLER_ARGS, outputs):
+        measured = json.loads(subprocess.run([sys.executable, '-c', CONTROLLER_STEPS, str(CONTROLLER_ROUNDS)],
+                                             input=output, check=True, capture_output=True, text=True).stdout)
+        sizes[column] = (measured['values'], measured['bytes'])
+        for name, seconds in measured['steps'].items():
+            found.setdefault(name, {})[column] = seconds
+    return list(found.items()), sizes
+
+
+def controller_table(steps, sizes):
+    """The lines of a Markdown table of controller_steps' answer."""
+    columns = [column for column, dummy in CONTROLLER_ARGS]
+    lines = ['| step (ms) | %s |' % ' | '.join(columns), '|---|%s' % ('---:|' * len(columns)),
+             '| values in the result (bytes of JSON) | %s |' % ' | '.join('%d (%d)' % sizes[column] for column in columns)]
+    for name, by_column in steps:
+        lines.append('| %s | %s |' % (name, ' | '.join('%.1f' % (by_column[column] * 1000) for column in columns)))
+    return lines
+
+
+def controller_markdown(steps, sizes):
+    """docs/benchmarks.md's section on where namespaces=true spends its time on the controller."""
+    intro = ['', '## Where namespaces=true spends its time on the controller (%d×%d)'
+             % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE), '',
+             "ansible-core's steps on the fact module's result, each timed in one process on the controller, median "
+             'of %d rounds (`python tests/bench/bench_facts.py controller` gives this table alone):' % CONTROLLER_ROUNDS,
+             '']
+    outro = ['', 'Each grows with the number of values returned (8 per listener), whatever the module does. The copies '
+             'for "each task from here on" are made again by every later task of the play (VariableManager.get_vars), '
+             'so a large fact costs a role run of some 30 tasks 30 times that line; garbage collection, which such '
+             "allocations set off in a controller's large heap, comes on top. Hence namespace_listeners (each "
+             "namespace's listeners only when asked) and namespaces_below (what the role reads)."]
+    return intro + controller_table(steps, sizes) + outro
 
 
 def listener_phases(count=SOCKET_COUNTS[-1]):
     """[(step, median seconds)] of listeners=true with ``count`` listening sockets."""
-    import json  # pylint: disable=import-outside-toplevel
     collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                                                           'build', 'collections')).split(':')[0]
     namespace = Namespace('bench', 4096)
@@ -253,7 +485,6 @@ def listener_phases_against(ref, count=SOCKET_COUNTS[-1], pairs=PHASE_PAIRS):
     One process holds ``count`` listeners; the PHASES script of this tree and of ``ref`` run
     alternately ``pairs`` times each inside its namespace (PHASE_ROUNDS rounds a run).
     """
-    import json  # pylint: disable=import-outside-toplevel
     collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                                                           'build', 'collections')).split(':')[0]
     work = tempfile.mkdtemp(prefix='nb-bench-base-')
@@ -291,16 +522,14 @@ def print_table(rows):
 
 
 def namespaces_only():
-    """The namespaces=true row alone (`python tests/bench/bench_facts.py namespaces`)."""
+    """The namespaces=true module-time rows alone (`python tests/bench/bench_facts.py namespaces`)."""
     work = tempfile.mkdtemp(prefix='nb-bench-')
     remote_tmp = os.path.join(work, 'remote')
-    env = dict(os.environ, ANSIBLE_REMOTE_TMP=remote_tmp, ANSIBLE_KEEP_REMOTE_FILES='1',
-               ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_HOME=os.path.join(work, 'home'))
+    # make bench exports ANSIBLE_COLLECTIONS_PATH; run alone, this checkout's build/collections.
+    env = dict(end_to_end_environment(work), ANSIBLE_REMOTE_TMP=remote_tmp, ANSIBLE_KEEP_REMOTE_FILES='1')
     try:
-        listeners = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts', 'listeners=true')
-        namespaced = build_payload(env, remote_tmp, 'netstack.backlog.listener_backlog_facts',
-                                   'listeners=true namespaces=true')
-        return [namespaces_row(sys.executable, listeners, namespaced)]
+        listeners = build_payload(env, remote_tmp, FACT, 'listeners=true')
+        return namespaces_rows(sys.executable, listeners, *namespace_payloads(env, remote_tmp))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -308,6 +537,12 @@ def namespaces_only():
 if __name__ == '__main__':
     if sys.argv[1:] == ['namespaces']:
         print_table(namespaces_only())
+        sys.exit(0)
+    if sys.argv[1:] == ['end-to-end']:
+        print_table(namespaces_end_to_end_rows())
+        sys.exit(0)
+    if sys.argv[1:] == ['controller']:
+        print('\n'.join(controller_table(*controller_steps())))
         sys.exit(0)
     if sys.argv[1:2] == ['phases']:
         if len(sys.argv) > 2:

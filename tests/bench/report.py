@@ -5,8 +5,9 @@
 
 """`make bench`: every benchmark in one run, written to docs/benchmarks.md and docs/benchmarks.png.
 
-Ratios of medians of alternating runs, side by side (bench_facts.py: module time and
-listeners=true on one host; bench_fleet.py: fleets over real SSH; bench_collector.py: the
+Ratios of medians of alternating runs, side by side (bench_facts.py: module time,
+listeners=true on one host, and namespaces=true in the module and end to end - the whole ad hoc
+command and whole role runs; bench_fleet.py: fleets over real SSH; bench_collector.py: the
 textfile collector against node_exporter's own scrape), and the burst: a real
 Redis's ListenOverflows for the same burst under the stock limit and after the role.
 """
@@ -61,7 +62,7 @@ def burst_counts():
     return stock, tuned
 
 
-def markdown(rows, burst, command, phases=(), trips=(), against=()):
+def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=None):
     lines = ['# Benchmarks', '',
              'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
                  command, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
@@ -88,6 +89,8 @@ def markdown(rows, burst, command, phases=(), trips=(), against=()):
                   '| step | this tree (ms) | baseline (ms) | ratio |', '|---|---:|---:|---:|']
         lines += ['| %s | %.1f | %.1f | %.2f |' % (phase, seconds * 1000, base * 1000, seconds / base)
                   for phase, seconds, base in against]
+    if controller:
+        lines += bench_facts.controller_markdown(*controller)
     if trips:
         lines += ['', '## Module round trips per host of the role', '',
                   'Counted by a callback (tests/bench/callback_plugins/round_trips.py) on one host over SSH: every '
@@ -122,18 +125,19 @@ def plot(rows, path):
 
 
 def main():
-    rows = bench_facts.main() + bench_fleet.main() + bench_collector.main()
+    rows = bench_facts.main() + bench_facts.namespaces_end_to_end_rows() + bench_fleet.main() + bench_collector.main()
     work = tempfile.mkdtemp(prefix='nb-bench-role-')
     rows += bench_fleet.converged_rows(work)
     trips = bench_fleet.round_trips(work)
     phases = bench_facts.listener_phases()
+    controller = bench_facts.controller_steps()
     against = ()
     if os.environ.get('BENCH_BASELINE_REF'):
         against = bench_facts.listener_phases_against(os.environ['BENCH_BASELINE_REF'])
     burst = burst_counts()
     docs = os.path.join(ROOT, 'docs')
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
-        handle.write(markdown(rows, burst, 'make bench', phases, trips, against))
+        handle.write(markdown(rows, burst, 'make bench', phases, trips, against, controller))
     plot(rows, os.path.join(docs, 'benchmarks.png'))
     bench_facts.print_table(rows)
     for phase, seconds in phases:

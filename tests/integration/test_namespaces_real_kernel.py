@@ -190,9 +190,10 @@ def zoo():
 
 
 def gather(zoo, python_version, controller, directory, collections_root, prefix=(), env=None, listeners=True,
-           python=None):
-    hosts = {'home': {'want_listeners': listeners, 'ansible_python_interpreter': interpreter(
-        zoo.home, python or target_python(python_version), directory, prefix=prefix)}}
+           python=None, namespace_listeners=True, namespaces_below=None):
+    hosts = {'home': {'want_listeners': listeners, 'want_namespace_listeners': namespace_listeners,
+                      'want_namespaces_below': namespaces_below, 'ansible_python_interpreter': interpreter(
+                          zoo.home, python or target_python(python_version), directory, prefix=prefix)}}
     process, results = run_playbook(controller_bin(controller), collections_root, 'namespaces.yml', hosts,
                                     directory, env=env)
     return process, dict((entry['task'], entry) for entry in results.get('home', []))
@@ -285,6 +286,47 @@ def test_namespaces_without_listeners_have_no_listener_key(zoo, tmp_path, collec
     assert all('listeners' not in entry for entry in entries)
     made = zoo.namespaces[('userns', 70000)]
     assert [entry['listener_backlog'] for entry in entries if entry['id'] == made['inode']] == [70000]
+
+
+def test_without_namespace_listeners_listeners_are_the_modules_own_namespaces_only(zoo, tmp_path, collections_root):
+    """listeners=true alone: the top-level listeners, and each namespace with its limit but no listener key."""
+    listening = subprocess.Popen(['ip', 'netns', 'exec', zoo.home.name, HELPER_PYTHON, '-c',
+                                  'import socket, sys; s = socket.socket(); s.bind(("127.0.0.1", 7070)); s.listen(77); '
+                                  'print("ready", flush=True); sys.stdin.read()'],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert listening.stdout.readline().strip() == 'ready'
+        process, tasks = gather(zoo, '3.13', 'latest', str(tmp_path), collections_root, namespace_listeners=False)
+    finally:
+        listening.stdin.close()
+        listening.wait()
+    assert process.returncode == 0, process.stdout + process.stderr
+    result, entries = entries_of(tasks)
+    facts = result['ansible_facts']
+    assert [(item['port'], item['backlog']) for item in facts['ansible_listener_backlog_listeners']] == [(7070, 77)]
+    assert all('listeners' not in entry and 'unix_listeners' not in entry for entry in entries.values())
+    assert_read_right(zoo, entries)
+    assert 'ansible_listener_backlog_namespaces_total' not in facts
+
+
+def test_namespaces_below_returns_those_below_and_how_many_there_are(zoo, tmp_path, collections_root):
+    """Below 4096: the zoo's 0 and 128 (with their listeners), the home namespace (1111); none at 4096 or above."""
+    process, tasks = gather(zoo, '3.13', 'latest', str(tmp_path), collections_root, namespaces_below=4096)
+    assert process.returncode == 0, process.stdout + process.stderr
+    result, entries = entries_of(tasks)
+    for key, made in zoo.namespaces.items():
+        if made['value'] < 4096:
+            assert entries[made['inode']]['listener_backlog'] == made['value'], key
+        else:
+            assert made['inode'] not in entries, key
+    assert all(entry['listener_backlog'] is None or entry['listener_backlog'] < 4096 for entry in entries.values())
+    home = os.stat('/run/netns/' + zoo.home.name).st_ino
+    assert entries[home]['current'] is True and entries[home]['listener_backlog'] == HOME_SOMAXCONN
+    # Those kept have their listeners; the machine may hold other namespaces than the zoo's, so the total is a floor.
+    held = zoo.namespaces[('unshare', 128)]
+    assert zoo.ss(('unshare', 128)) == dict(((item['address'], item['port']), (item['backlog'], item['queued']))
+                                            for item in entries[held['inode']]['listeners'])
+    assert result['ansible_facts']['ansible_listener_backlog_namespaces_total'] >= len(zoo.namespaces) + 2
 
 
 def entries_of(tasks):

@@ -9,9 +9,10 @@ A source file of the role, as ``local_fact.py`` is: the role writes a script
 (``templates/netstack_backlog_textfile.j2``) that holds this file and the collection's
 ``module_utils`` it needs verbatim, each checked against its SHA-256, and runs
 ``collector_main()``.  A systemd timer or a cron entry runs the script; each run gathers what
-``listener_backlog_facts`` gathers with ``namespaces: true`` and ``listeners: true`` (the same
-code, ``_gather.gather``) and replaces ``<directory>/netstack_backlog.prom`` in one step
-(``_prometheus.write_atomically``): node_exporter reads it at its next scrape.
+``listener_backlog_facts`` gathers with ``namespaces: true``, ``listeners: true`` and
+``namespace_listeners: true`` (the same code, ``_gather.gather``, whose default reads each
+namespace's listeners: the exporter has no controller to spare them) and replaces
+``<directory>/netstack_backlog.prom`` in one step (``_prometheus.write_atomically``): node_exporter reads it at its next scrape.
 
 - A run that gathered the facts writes them all; namespaces it could not read are counted
   (``netstack_backlog_namespaces_unreadable``) and each named on stderr.

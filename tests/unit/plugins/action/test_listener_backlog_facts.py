@@ -62,20 +62,20 @@ def test_unknown_shell_family_runs_the_python_module():
     assert action.module_for_shell(FishLikeShell()) == action.POSIX_MODULE
 
 
-@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces'])
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces', 'namespace_listeners'])
 def test_linux_only_option_false_is_dropped_for_windows(option):
     calls, result = run_task('powershell', {'listeners': True, option: False})
     assert calls == [('netstack.backlog.win_listener_backlog_facts', {'listeners': True}, False)]
 
 
-@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces'])
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces', 'namespace_listeners'])
 def test_linux_only_option_true_fails_on_windows_without_running_anything(option):
     calls, result = run_task('powershell', {option: 'yes'})
     assert calls == []
     assert result['failed'] and result['msg'] == '%s=true is supported on Linux only, not on Windows' % option
 
 
-@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces'])
+@pytest.mark.parametrize('option', ['unix_listeners', 'namespaces', 'namespace_listeners'])
 def test_linux_only_options_reach_the_posix_module_unchanged(option):
     calls, result = run_task('sh', {option: True})
     assert calls == [('netstack.backlog.listener_backlog_facts', {option: True}, False)]
@@ -83,9 +83,18 @@ def test_linux_only_options_reach_the_posix_module_unchanged(option):
 
 def test_skip_unsupported_leaves_the_linux_and_tuning_options_out_for_windows():
     calls, result = run_task('powershell', {'listeners': True, 'unix_listeners': True, 'namespaces': True,
+                                            'namespace_listeners': False, 'namespaces_below': 4096,
                                             'tuning': {'persist': True}, 'skip_unsupported': True})
     assert calls == [('netstack.backlog.win_listener_backlog_facts', {'listeners': True}, False)]
     assert not result.get('failed')
+
+
+def test_namespaces_below_is_dropped_for_windows_and_reaches_the_posix_module_unchanged():
+    calls, result = run_task('powershell', {'listeners': True, 'namespaces': False, 'namespaces_below': 4096})
+    assert calls == [('netstack.backlog.win_listener_backlog_facts', {'listeners': True}, False)]
+    args = {'namespaces': True, 'namespace_listeners': False, 'namespaces_below': 4096}
+    calls, result = run_task('sh', args)
+    assert calls == [('netstack.backlog.listener_backlog_facts', args, False)]
 
 
 def test_skip_unsupported_reaches_the_posix_module_unchanged():

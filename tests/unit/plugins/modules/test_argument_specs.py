@@ -32,10 +32,15 @@ def failure(monkeypatch, main, args, system='Linux'):
     return outcome.args[0]['msg']
 
 
-@pytest.mark.parametrize('option', ['listeners', 'unix_listeners', 'namespaces'])
+@pytest.mark.parametrize('option', ['listeners', 'unix_listeners', 'namespaces', 'namespace_listeners'])
 def test_facts_option_that_is_not_a_boolean_fails_naming_it(monkeypatch, option):
     msg = failure(monkeypatch, facts_module.main, {option: 'maybe'})
     assert "'%s'" % option in msg and 'unable to convert to bool' in msg and 'maybe' in msg
+
+
+def test_facts_namespaces_below_that_is_not_an_integer_fails_naming_it(monkeypatch):
+    msg = failure(monkeypatch, facts_module.main, {'namespaces': True, 'namespaces_below': 'high'})
+    assert "'namespaces_below'" in msg and 'int' in msg and 'high' in msg
 
 
 def test_facts_unknown_option_fails_naming_it(monkeypatch):

@@ -256,6 +256,7 @@ def test_fact_keys_carry_the_ansible_prefix(script, source):
     # (or leaves them out with skip_unsupported, and tuning, which only the role's POSIX platforms have, with them).
     assert sorted(returned_facts(PY_MODULE)) == sorted(windows + ['ansible_listener_backlog_unix_listeners',
                                                                   'ansible_listener_backlog_namespaces',
+                                                                  'ansible_listener_backlog_namespaces_total',
                                                                   'ansible_listener_backlog_tuning',
                                                                   'ansible_listener_backlog_files'])
     assert script.assigned('$module.Result.ansible_facts') == facts
