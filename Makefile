@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYENV_VERSIONS ?= $(or $(PYENV_ROOT),/root/.pyenv)/versions
 PYTHON ?= $(or $(lastword $(wildcard $(PYENV_VERSIONS)/3.11.*/bin/python3.11)),python3)
 PYTHON_216 ?= $(PYTHON)
+# ansible-rulebook runs its playbooks with the ansible-core beside it: the newest controller of
+# the matrix (tests/utils/matrix.py), which needs Python 3.12 or later.
+PYTHON_EDA ?= $(lastword $(wildcard $(PYENV_VERSIONS)/3.13.*/bin/python3.13))
 VENV := .venv
 VENV_216 := .venv-2.16
 VENV_TOOLS := .venv-tools
@@ -128,7 +131,9 @@ eda: $(VENV_EDA)/.installed
 $(VENV_EDA)/.installed: tests/requirements-eda.txt
 	@command -v java >/dev/null 2>&1 || { apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openjdk-17-jre-headless; }
-	$(PYTHON) -m venv $(VENV_EDA)
+	@[ -n "$(PYTHON_EDA)" ] || { echo 'make eda: Python 3.13 not found under $(PYENV_VERSIONS) (pyenv install 3.13, or PYTHON_EDA=/path/to/python3.13)' >&2; exit 1; }
+	rm -rf $(VENV_EDA)
+	$(PYTHON_EDA) -m venv $(VENV_EDA)
 	$(VENV_EDA)/bin/pip install --quiet -r tests/requirements-eda.txt
 	touch $@
 
