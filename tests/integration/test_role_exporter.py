@@ -56,15 +56,15 @@ def test_role_installs_the_collector_under_cron_idempotently_and_removes_it(host
 
     process, tasks, changed = role({'listener_backlog_exporter': 'textfile'}, '--check', '--diff')
     assert process.returncode == 0, process.stdout + process.stderr
-    assert names(changed) == ["Create node_exporter's textfile directory %s" % DIRECTORY,
-                              'Write the collector %s' % SCRIPT, 'Write the cron entry that runs it'], changed
+    assert names(changed) == ["Create node_exporter's textfile directory",
+                              'Write the collector', 'Write the cron entry that runs it'], changed
     for path in (DIRECTORY, SCRIPT, CRON):
         assert not host.exists(path), path
 
     process, tasks, changed = role({'listener_backlog_exporter': 'textfile'})
     assert process.returncode == 0, process.stdout + process.stderr
-    assert names(changed) == ["Create node_exporter's textfile directory %s" % DIRECTORY,
-                              'Write the collector %s' % SCRIPT, 'Write the cron entry that runs it',
+    assert names(changed) == ["Create node_exporter's textfile directory",
+                              'Write the collector', 'Write the cron entry that runs it',
                               'Run the textfile collector'], changed
     assert host.run('stat', '-c', '%a %U %G', SCRIPT, CRON, DIRECTORY).stdout.split() == \
         ['755', 'root', 'root', '644', 'root', 'root', '755', 'root', 'root']
@@ -171,8 +171,8 @@ def test_role_installs_the_collector_as_a_systemd_timer_that_systemd_runs(system
 
     process, tasks, changed = role(variables)
     assert process.returncode == 0, process.stdout + process.stderr
-    assert names(changed) == ["Create node_exporter's textfile directory %s" % DIRECTORY,
-                              'Write the collector %s' % SCRIPT, 'Write the systemd service and timer that run it',
+    assert names(changed) == ["Create node_exporter's textfile directory",
+                              'Write the collector', 'Write the systemd service and timer that run it',
                               'Enable and start the timer', 'Run the textfile collector'], changed
     assert not host.exists(CRON)
     verify = host.run('systemd-analyze', 'verify', UNITS + '.service', UNITS + '.timer', check=False)
