@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -98,6 +99,20 @@ sock.listen(2**31 - 1)  # asks for everything: gets the host's limit
 print("ready", flush=True)
 sys.stdin.read()
 '''
+
+# The same at the limit, in a process whose name is markup and a table's separator: what a
+# host reports is data, escaped for each format the report lands in (the kernel's comm, as
+# prctl(PR_SET_NAME) sets it, is what ps and the fact module show).
+HOSTILE_NAME = '<b>x|y</b>'
+HOSTILE = r'''
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(15, %r)  # PR_SET_NAME
+sock = socket.socket()
+sock.bind(("127.0.0.1", 7072))
+sock.listen(2**31 - 1)
+print("ready", flush=True)
+sys.stdin.read()
+''' % HOSTILE_NAME.encode()
 
 # A listener that never accepts, with an accept queue of one, and a client that keeps
 # sending SYNs: each SYN that meets the full queue counts as ListenOverflows.
@@ -187,7 +202,8 @@ def start(host, script):
 def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, collections_root, controller):
     names = sorted(fleet.hosts)
     clamped, overflowing, managed, unreachable, on_unix, openbsd, contained = names[:7]
-    started = [start(fleet.hosts[clamped], AT_LIMIT), start(fleet.hosts[overflowing], OVERFLOWING)]
+    started = [start(fleet.hosts[clamped], AT_LIMIT), start(fleet.hosts[clamped], HOSTILE),
+               start(fleet.hosts[overflowing], OVERFLOWING)]
     container = Container(fleet.hosts[contained], str(tmp_path))
     try:
         log = str(tmp_path / 'container-redis.log')
@@ -229,6 +245,13 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     assert [int(row.split('|')[1]) for row in rows] == sorted(limits, reverse=True)
     # The listener that asked for everything sits at its host's limit: one row per process, with its count.
     assert '| %s | host | python3 | 1 | %d | 7070 | 127.0.0.1 |' % (clamped, START_VALUES[0]) in markdown
+    # The process named as markup: escaped in the Markdown (CommonMark backslashes) and in the HTML,
+    # every table row with its table's number of cells, and kept as it is in the JSON.
+    assert '| %s | host | \\<b\\>x\\|y\\</b\\> | 1 | %d | 7072 | 127.0.0.1 |' % (clamped, START_VALUES[0]) in markdown
+    for table in re.findall(r'(?m)((?:^\|.*\n)+)', markdown):
+        cells = [len(re.findall(r'(?<!\\)\|', line)) for line in table.splitlines()]
+        assert cells == [cells[0]] * len(cells), table
+    assert '&lt;b&gt;x|y&lt;/b&gt;' in html and HOSTILE_NAME not in html
     # The container: below its host's limit, named by its short id, on one line with its limit.
     label = 'docker container %s' % container.short_id
     below = markdown.split("## Network namespaces below their host's limit")[1].split('##')[0]
@@ -245,6 +268,7 @@ def test_audit_report_shows_what_differs_across_the_fleet(fleet, tmp_path, colle
     report = json.loads((report_dir / 'listener-backlog-audit.json').read_text())
     assert report['missing'] == [unreachable] and report['sample_interval'] == 2
     by_name = dict((host['name'], host) for host in report['hosts'])
+    assert HOSTILE_NAME in [group['process'] for group in by_name[clamped]['at_limit_groups']]
     [row] = by_name[contained]['namespaces']
     assert (row['short_id'], row['container']['runtime'], row['limit'], row['below_host']) == \
         (container.short_id, 'docker', 128, True)
