@@ -20,7 +20,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda
+.PHONY: demo demo-packages packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -28,22 +28,23 @@ export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 ANSIBLE_PACKAGE := ansible==12.3.0
 POSIX := $(COLLECTIONS)/ansible_collections/ansible/posix/MANIFEST.json
 
-demo: venv collection packages
+# The demo needs one controller (no .venv-2.16) and two daemons (Redis, nginx), not the suite's.
+demo: $(VENV)/.installed collection demo-packages
 	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
 	  -e ansible_python_interpreter=$(CURDIR)/$(VENV)/bin/python -e demo_output_dir=$(CURDIR)/build/demo
 	$(VENV)/bin/python tests/utils/demo_tuning.py
 
-# The real daemons the demo and the role's tests run, from Debian's packages.  Debian's
-# maintainer scripts would start them on the machine itself: a policy-rc.d that forbids
-# that is put in place first where there is none (the demo and the tests start them in
-# their own namespaces).
+# The real daemons the tests run, from Debian's packages; the demo's two.  Their maintainer
+# scripts would start them on the machine itself: tests/utils/debian_packages.sh forbids that
+# for the install only and restores the machine's policy after it (the demo and the tests start
+# them in their own namespaces).
 DEBIAN_PACKAGES := iproute2 util-linux procps cron openssh-server redis-server nginx haproxy memcached apache2 php-fpm mariadb-server uwsgi uwsgi-plugin-python3 gunicorn
+DEMO_PACKAGES := iproute2 util-linux procps redis-server nginx
 packages:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	@tests/utils/debian_packages.sh $(DEBIAN_PACKAGES)
+
+demo-packages:
+	@tests/utils/debian_packages.sh $(DEMO_PACKAGES)
 
 # Lint, the docs site and the install from a tarball first (quick to fail), then the
 # compatibility matrix (sanity, unit tests and a real-kernel subset on every supported

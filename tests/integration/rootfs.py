@@ -41,6 +41,12 @@ RELEASES = {
                      'nginx', 'redis-server', 'valkey-server', 'haproxy', 'memcached', 'apache2', 'php-fpm',
                      'mariadb-server', 'uwsgi', 'uwsgi-plugin-python3', 'gunicorn'],
     },
+    # A minimal fresh Debian 12, as an image or a cloud's smallest install has it: no make, git or
+    # python3-venv (tests/integration/test_fresh_debian12.py runs the README's commands in it).
+    'debian12-minimal': {
+        'suite': 'bookworm',
+        'packages': [],
+    },
 }
 
 # Bumped when the way a root is built changes, so that old caches are rebuilt.
@@ -81,8 +87,9 @@ def _build(release, target):
     spec = RELEASES[release]
     if not shutil.which('debootstrap'):
         raise RuntimeError('debootstrap not found: install it (make packages)')
-    subprocess.run(['debootstrap', '--foreign', '--variant=minbase', '--include=' + ','.join(spec['packages']),
-                    spec['suite'], target, mirror()], check=True, capture_output=True, text=True)
+    include = ['--include=' + ','.join(spec['packages'])] if spec['packages'] else []
+    subprocess.run(['debootstrap', '--foreign', '--variant=minbase'] + include + [spec['suite'], target, mirror()],
+                   check=True, capture_output=True, text=True)
     policy = os.path.join(target, 'usr', 'sbin', 'policy-rc.d')
     with open(policy, 'w') as handle:
         handle.write('#!/bin/sh\nexit 101\n')
