@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Prose that repeats a fact kept elsewhere says what that source says today.
+
+The README's tables are generated and checked where they are made (the support table by
+tests/utils/matrix.py, the platform table by test_releases.py); this file holds the prose around
+them and the versions to their sources: galaxy.yml for the version, changelogs/changelog.yaml for
+what has been released, the platform table for the releases the role runs against.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding='utf-8') as handle:
+        return handle.read()
+
+
+def version(text):
+    return tuple(int(part) for part in text.split('.'))
+
+
+GALAXY_VERSION = yaml.safe_load(read('galaxy.yml'))['version']
+RELEASED = sorted(yaml.safe_load(read('changelogs/changelog.yaml'))['releases'], key=version)
+
+
+def test_the_readme_names_the_version_galaxy_yml_holds_and_whether_it_is_released():
+    stated = re.findall(r'The (version in preparation|current release) is (\d+\.\d+\.\d+)', read('README.md'))
+    assert len(stated) == 1, stated
+    kind, number = stated[0]
+    assert number == GALAXY_VERSION
+    expected = 'current release' if GALAXY_VERSION in RELEASED else 'version in preparation'
+    assert kind == expected, 'galaxy.yml %s, released: %s' % (GALAXY_VERSION, ', '.join(RELEASED))
+
+
+def test_galaxy_yml_is_not_behind_the_last_release():
+    assert version(GALAXY_VERSION) >= version(RELEASED[-1])
+
+
+def documented_versions():
+    """(file, version) of every version_added in the plugins' and the role's documentation."""
+    paths = glob.glob(os.path.join(ROOT, 'plugins', '*', '*.py')) + glob.glob(os.path.join(ROOT, 'plugins', '*', '*.yml'))
+    paths += glob.glob(os.path.join(ROOT, 'roles', '*', 'meta', 'argument_specs.yml'))
+    paths += glob.glob(os.path.join(ROOT, 'extensions', 'eda', 'plugins', '*', '*.py'))
+    for path in paths:
+        with open(path, encoding='utf-8') as handle:
+            for number in re.findall(r'''\bversion_added:\s*['"]?(\d+\.\d+\.\d+)''', handle.read()):
+                yield os.path.relpath(path, ROOT), number
+
+
+def test_no_documentation_claims_a_version_after_the_one_in_preparation():
+    found = list(documented_versions())
+    assert len(found) > 5  # the pattern finds the modules' and the role's version_added
+    later = [(path, number) for path, number in found if version(number) > version(GALAXY_VERSION)]
+    assert not later, 'galaxy.yml is %s' % GALAXY_VERSION
+
+
+def test_the_readme_names_every_release_the_platform_table_marks_as_run():
+    readme = read('README.md')
+    table = readme.split('<!-- platform table: start', 1)[1].split('<!-- platform table: end -->', 1)[0]
+    run = [row.split('|')[1].strip() for row in table.splitlines()
+           if row.startswith('| ') and re.search(r'\| run\b', row)]
+    assert run, 'no release marked run in the platform table'
+    sentence = re.search(r"The role's tuning and\s+catalogue run against the real daemons of ([^(]*)\(", readme)
+    assert sentence, "the README's sentence on where the role runs is gone"
+    named = re.sub(r'\s+', ' ', sentence.group(1))
+    for release in run:
+        assert release.split(' (')[0] in named, (release, named)
