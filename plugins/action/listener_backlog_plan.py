@@ -37,6 +37,7 @@ class ActionModule(ActionBase):
                 result['files'] = _plan.wanted_files(variables, catalogue) + _exporter.wanted_files(variables)
                 warnings = []
             elif stage == 'check':
+                _plan.check_choices(variables)
                 tuning = _plan.plan_tuning(variables, facts, check_mode=bool(self._play_context.check_mode))
                 _plan.check_services(variables, facts, catalogue)
                 _plan.config_files(variables, facts, catalogue)

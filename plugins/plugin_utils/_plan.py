@@ -29,6 +29,34 @@ class PlanError(Exception):
     """An input the role cannot accept; the message says which, its value and what is accepted."""
 
 
+# The role's variables with a closed set of values, as meta/argument_specs.yml lists them
+# (test_plan_choices.py holds the two together).  ansible-core's spec check refuses others first;
+# these say it again where that check is off (include_role's rolespec_validate: false).
+CHOICES = {
+    'readonly_sysctl': ('fail', 'skip'),
+    'namespaces': ('warn', 'set', 'ignore'),
+    'local_fact': ('present', 'absent'),
+    'exporter': ('textfile', 'absent'),
+}
+# Per item of listener_backlog_services and listener_backlog_templates.
+ITEM_CHOICES = {'restart': ('restart', 'reload')}
+
+
+def check_choices(variables):
+    """Refuse a value outside its variable's choices (null is each one's default or "leave alone")."""
+    for key, choices in sorted(CHOICES.items()):
+        value = variables.get(key)
+        if value is not None and value not in choices:
+            raise PlanError('listener_backlog_%s is %s; accepted: %s.' % (key, _json(value), ', '.join(choices)))
+    for group in ('services', 'templates'):
+        for index, item in enumerate(variables.get(group) or []):
+            for key, choices in sorted(ITEM_CHOICES.items()):
+                value = item.get(key) if isinstance(item, dict) else None
+                if value is not None and value not in choices:
+                    raise PlanError('listener_backlog_%s[%d].%s is %s; accepted: %s.'
+                                    % (group, index, key, _json(value), ', '.join(choices)))
+
+
 def _json(value):
     return json.dumps(value)
 
@@ -239,7 +267,13 @@ def check_services(variables, facts, catalogue):
     """Check each service's backlog and that a config file is known for it (before any change)."""
     family, keys = os_family(facts), platform_keys(facts)
     for index, service in enumerate(variables.get('services') or []):
-        name = service['name']
+        # The argument spec's choices say this first; the role says it too where the spec check is
+        # off (include_role's rolespec_validate: false).
+        name = service.get('name') if isinstance(service, dict) else None
+        if name not in catalogue:
+            raise PlanError(
+                'listener_backlog_services[%d].name is %s; accepted: %s.'
+                % (index, _json(name), ', '.join(sorted(catalogue))))
         backlog = service.get('backlog')
         if backlog is not None:
             value = _integer(backlog)

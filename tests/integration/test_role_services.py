@@ -124,7 +124,7 @@ def role_runner(host, tmp_path, collections_root):
         access = SshAccess(str(keys))
         access.add(host.release, host)
 
-    def run(variables, *extra_args, controller='latest', wrapper=()):
+    def run(variables, *extra_args, controller='latest', wrapper=(), playbook='role.yml'):
         ansible_bin = controller_bin(controller)
         counter[0] += 1
         directory = tmp_path / ('run%d' % counter[0])
@@ -141,7 +141,7 @@ def role_runner(host, tmp_path, collections_root):
             hosts = {name: dict(access.host_vars(name), ansible_python_interpreter=host.python)}
             prefix = ()
         process, results = run_playbook(
-            ansible_bin, collections, 'role.yml', hosts, str(directory),
+            ansible_bin, collections, playbook, hosts, str(directory),
             extra_args=['-e', '@%s' % vars_file] + list(extra_args), prefix=prefix)
         tasks = results.get(name, [])
         changed = [task['task'] for task in tasks if task['result'].get('changed')]
@@ -511,6 +511,32 @@ def test_bad_input_fails_before_anything_changes_naming_variable_and_value(host,
         message = failure_message(tasks) + process.stdout
         for text in expected:
             assert text in message, (variables, message)
+        assert changed == [], (variables, changed)
+        assert (host.sysctl('net/core/somaxconn'), host.read(SERVICES['redis'].config)) == before, variables
+        assert not host.exists('/etc/sysctl.d/90-listener-backlog.conf'), variables
+
+
+# What the role's own checks say where ansible-core's spec check would have answered first.
+OWN_CHECKS = {
+    json.dumps({'listener_backlog_somaxconn': 'lots'}): ['listener_backlog_somaxconn is "lots"', 'from 0 to 2147483647'],
+    json.dumps({'listener_backlog_services': [{'name': 'squid'}]}): [
+        'listener_backlog_services[0].name is "squid"', 'accepted: apache, gunicorn, haproxy, mariadb'],
+}
+
+
+def test_bad_input_fails_before_anything_changes_without_the_argument_spec_check(host, run_role):
+    """The spec is the first check, not the only one: with rolespec_validate false, the role's own."""
+    before = (host.sysctl('net/core/somaxconn'), host.read(SERVICES['redis'].config))
+    for variables, expected in BAD_INPUTS:
+        expected = OWN_CHECKS.get(json.dumps(variables), expected)
+        variables = dict({'listener_backlog_somaxconn': 4096,
+                          'listener_backlog_services': [{'name': 'redis', 'backlog': 50}]}, **variables)
+        process, tasks, changed = run_role(variables, playbook='role_unchecked.yml')
+        assert process.returncode != 0, variables
+        message = failure_message(tasks) + process.stdout
+        for text in expected:
+            assert text in message, (variables, message)
+        assert 'unable to convert' not in message and 'namespaces_below' not in message, message
         assert changed == [], (variables, changed)
         assert (host.sysctl('net/core/somaxconn'), host.read(SERVICES['redis'].config)) == before, variables
         assert not host.exists('/etc/sysctl.d/90-listener-backlog.conf'), variables
