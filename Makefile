@@ -20,7 +20,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo demo-packages packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda
+.PHONY: demo demo-packages try packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -33,6 +33,11 @@ demo: $(VENV)/.installed collection demo-packages
 	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
 	  -e ansible_python_interpreter=$(CURDIR)/$(VENV)/bin/python -e demo_output_dir=$(CURDIR)/build/demo
 	$(VENV)/bin/python tests/utils/demo_tuning.py
+
+# The role on this machine's own config of a service, in a throwaway sandbox (tests/utils/try_role.py):
+#   make try SERVICE=redis [CONFIG=/etc/redis/redis.conf] [SOMAXCONN=4096]
+try: $(VENV)/.installed collection
+	$(VENV)/bin/python tests/utils/try_role.py
 
 # The real daemons the tests run, from Debian's packages; the demo's two.  Their maintainer
 # scripts would start them on the machine itself: tests/utils/debian_packages.sh forbids that

@@ -40,6 +40,7 @@ class ActionModule(ActionBase):
                 _plan.check_choices(variables)
                 tuning = _plan.plan_tuning(variables, facts, check_mode=bool(self._play_context.check_mode))
                 _plan.check_services(variables, facts, catalogue)
+                _plan.check_service_manager(variables, facts)
                 _plan.config_files(variables, facts, catalogue)
                 _plan.check_templates(variables, args.get('template_paths') or [])
                 exporter = _exporter.plan_exporter(variables, facts, _plan.os_family(facts))

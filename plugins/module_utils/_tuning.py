@@ -226,3 +226,40 @@ def distribution(system, read_file):
             break
     found['os_family'] = family
     return found
+
+
+# Where systemd says it runs (sd_booted(3): the directory exists only while systemd is the
+# init), and the older places ansible-core's service_mgr fact also looks at.
+SYSTEMD_CANARIES = ('/run/systemd/system/', '/dev/.run/systemd/', '/dev/.systemd/')
+
+
+def _link(path):
+    try:
+        return os.readlink(path)
+    except (IOError, OSError):
+        return None
+
+
+def init_state(read_file, exists=os.path.exists, readlink=_link):
+    """What decides which service manager restarts services here, and whether it runs here (Linux).
+
+    ansible-core's service module picks the manager from the ``service_mgr`` fact, which it
+    derives from PID 1's name, systemd's canaries and ``/sbin/init``; a host built by hand (a
+    network namespace, a chroot, a container whose PID 1 is a shell) can lead it to systemd where
+    systemd does not run, or runs another namespace's services.  The planner compares the two.
+    """
+    comm = _read_text(read_file, '/proc/1/comm')
+    pid1_net, own_net = readlink('/proc/1/ns/net'), readlink('/proc/self/ns/net')
+    sbin_init = readlink('/sbin/init')
+    return {
+        'pid1': comm.strip() if comm else None,
+        # Whether PID 1 (the init that would start a service) is in this network namespace.
+        'pid1_same_network': pid1_net == own_net if pid1_net and own_net else None,
+        'systemd_booted': any(exists(path) for path in SYSTEMD_CANARIES),
+        'sbin_init': os.path.basename(sbin_init) if sbin_init else None,
+        'upstart': exists('/etc/init/') and any(
+            exists(os.path.join(directory, 'initctl')) for directory in ('/sbin', '/usr/sbin', '/bin', '/usr/bin')),
+        'systemctl': any(exists(os.path.join(directory, 'systemctl')) for directory in ('/usr/bin', '/bin')),
+        'openrc': exists('/sbin/openrc'),
+        'init_d': exists('/etc/init.d/'),
+    }

@@ -493,6 +493,18 @@ ansible_facts:
           type: dict
           returned: always
           sample: {os_family: Debian, id: debian, id_like: [], version_id: '12'}
+        init:
+          description:
+            - What decides which service manager restarts services here, as M(ansible.builtin.service) picks it
+              from the C(service_mgr) fact, and whether that manager runs here - C(pid1) (PID 1's name, null when
+              unreadable), C(pid1_same_network) (PID 1 is in this network namespace; null when unreadable),
+              C(systemd_booted) (C(/run/systemd/system/) or an older canary exists), C(sbin_init) (the name
+              C(/sbin/init) links to), C(systemctl), C(upstart), C(openrc), C(init_d).
+            - The role refuses to restart services with a manager that does not run here, before any change.
+          type: dict
+          returned: on Linux
+          sample: {pid1: systemd, pid1_same_network: true, systemd_booted: true, sbin_init: systemd, systemctl: true,
+                   upstart: false, openrc: false, init_d: true}
     ansible_listener_backlog_namespaces:
       description:
         - Every network namespace of the host, sorted by RV(ansible_facts.ansible_listener_backlog_namespaces[].id);
@@ -682,6 +694,8 @@ def read_tuning(options, system, release, run_command):
     state = _tuning.tuning_state(system, release, options['sysctl_file'], options['persist'], read_file, live)
     result = dict(state or {}, tunable=state is not None)
     result['distribution'] = _tuning.distribution(system, read_file)
+    if system == 'Linux':
+        result['init'] = _tuning.init_state(read_file)
     return result
 
 

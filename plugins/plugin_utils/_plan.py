@@ -46,13 +46,14 @@ def check_choices(variables):
     """Refuse a value outside its variable's choices (null is each one's default or "leave alone")."""
     for key, choices in sorted(CHOICES.items()):
         value = variables.get(key)
-        if value is not None and value not in choices:
+        # ansible-core before 2.17 renders a null of ``default(none)`` as an empty string.
+        if value not in (None, '') and value not in choices:
             raise PlanError('listener_backlog_%s is %s; accepted: %s.' % (key, _json(value), ', '.join(choices)))
     for group in ('services', 'templates'):
         for index, item in enumerate(variables.get(group) or []):
             for key, choices in sorted(ITEM_CHOICES.items()):
                 value = item.get(key) if isinstance(item, dict) else None
-                if value is not None and value not in choices:
+                if value not in (None, '') and value not in choices:
                     raise PlanError('listener_backlog_%s[%d].%s is %s; accepted: %s.'
                                     % (group, index, key, _json(value), ', '.join(choices)))
 
@@ -297,6 +298,72 @@ def check_services(variables, facts, catalogue):
                 'listener_backlog_services[%d].config (%s): the catalogue knows no config file for OS family %s (it '
                 'knows %s); set config to the file that holds the directive.'
                 % (index, name, family, ', '.join(sorted(catalogue[name]['config']))))
+
+
+# PID 1's names that ansible-core's service_mgr fact maps to another manager's name
+# (ansible/module_utils/facts/system/service_mgr.py).
+PID1_MANAGERS = {'procd': 'openwrt_init', 'runit-init': 'runit', 'svscan': 'svc', 'openrc-init': 'openrc'}
+
+
+def service_manager(facts):
+    """The manager ansible.builtin.service will use: the gathered service_mgr, else the decision
+    ansible-core's fact makes on Linux, from what the fact module read (tuning.init)."""
+    if facts.get('service_mgr'):
+        return facts['service_mgr']
+    init = (facts.get('listener_backlog_tuning') or {}).get('init')
+    if not init:
+        return None
+    pid1 = init.get('pid1') or init.get('sbin_init')
+    # ansible-core distrusts 'init' and shells (a container's PID 1) and looks further.
+    if pid1 and pid1 != 'init' and not pid1.endswith('sh'):
+        return PID1_MANAGERS.get(pid1, pid1)
+    if init.get('systemctl') and init.get('systemd_booted'):
+        return 'systemd'
+    if init.get('upstart'):
+        return 'upstart'
+    if init.get('openrc'):
+        return 'openrc'
+    if init.get('systemctl') and init.get('sbin_init') == 'systemd':
+        return 'systemd'
+    if init.get('init_d'):
+        return 'sysvinit'
+    return 'service'
+
+
+def check_service_manager(variables, facts):
+    """Refuse, before any change, to manage services with a systemd that does not run them here.
+
+    systemd starts a service in its own namespaces, not in the caller's: where the role runs in a
+    network namespace of its own (ip netns exec, a pod) or in a root whose PID 1 is not systemd,
+    a restart would fail ("Service is in unknown state") or restart another system's service.
+    """
+    names = [service.get('name') for service in variables.get('services') or []]
+    names += [template.get('service') for template in variables.get('templates') or [] if template.get('service')]
+    init = (facts.get('listener_backlog_tuning') or {}).get('init')
+    if not names or not init or service_manager(facts) != 'systemd':
+        return
+    if facts.get('service_mgr'):
+        source = 'the gathered service_mgr fact'
+    elif init.get('systemd_booted'):
+        source = "ansible-core's choice here: /run/systemd/system exists"
+    else:
+        source = "ansible-core's choice here: /sbin/init is systemd's"
+    if not init.get('systemd_booted'):
+        reason = ('systemd is not running here: PID 1 is %s and /run/systemd/system does not exist, so systemctl '
+                  'cannot restart anything' % _json(init.get('pid1')))
+    elif init.get('pid1') != 'systemd':
+        reason = ("systemd is not the init of this host: PID 1 is %s; the systemd that /run/systemd leads to is "
+                  "another system's and would restart its services, not these" % _json(init.get('pid1')))
+    elif init.get('pid1_same_network') is False:
+        reason = ('systemd (PID 1) is in another network namespace than this run: it would start the services '
+                  'there, where this run neither tuned the limit nor reads the listeners')
+    else:
+        return
+    raise PlanError(
+        "listener_backlog_services: the service manager does not match this host. ansible.builtin.service would "
+        "restart %s with systemd (%s), but %s. Nothing was changed. Run the role where the services' own init runs "
+        "them (inside the container, or in a namespace whose PID 1 is its init), or leave listener_backlog_services "
+        "empty to tune the limit alone." % (', '.join(names), source, reason))
 
 
 def edit_patterns(edit):

@@ -61,7 +61,10 @@ class NamespaceHost:
     release = 'debian12'
     python = '/usr/bin/python3'
 
-    def __init__(self, label, somaxconn=None):
+    def __init__(self, label, somaxconn=None, init_name=None):
+        # init_name: the name PID 1 shows in /proc/1/comm (prctl), as a host built by hand whose
+        # PID 1 is a shell has it; by default the init is the Python that runs INIT.
+        self.init_name = init_name
         self.namespace = Namespace(label, somaxconn)
         self.name = self.namespace.name
         self.directory = tempfile.mkdtemp(prefix='%s-' % self.name)
@@ -80,19 +83,35 @@ class NamespaceHost:
         # nsenter execs unshare (no --pid to enter, so no fork); unshare forks the init.
         self.init = subprocess.Popen(['nsenter', '--mount=%s' % self.mount_ns, '--net=/run/netns/%s' % self.name,
                                       '--', 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child',
-                                      self.python, '-c', INIT])
+                                      self.python, '-c', self._init_code()])
         self._wait_for_init()
+
+    def _init_code(self):
+        if not getattr(self, 'init_name', None):
+            return INIT
+        return ('import ctypes\nctypes.CDLL(None).prctl(15, %r, 0, 0, 0)  # PR_SET_NAME\n'
+                % self.init_name.encode()) + INIT
 
     def _wait_for_init(self):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             children = subprocess.run(['pgrep', '-P', str(self.init.pid)], capture_output=True, text=True,
                                       check=False).stdout.split()
-            if children:
+            if children and self._named(int(children[0])):
                 self.init_pid = int(children[0])
                 return
             time.sleep(0.02)
         raise RuntimeError('the init of host %s did not start' % self.name)
+
+    def _named(self, pid):
+        """Whether the init has taken its name yet (it renames itself once its Python has started)."""
+        if not getattr(self, 'init_name', None):
+            return True
+        try:
+            with open('/proc/%d/comm' % pid) as handle:
+                return handle.read().strip() == self.init_name
+        except OSError:
+            return False
 
     def _bind_directory(self):
         # The ns file must sit on a private mount, or the kernel refuses to bind it.

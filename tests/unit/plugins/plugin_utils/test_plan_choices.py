@@ -63,3 +63,8 @@ def test_a_value_outside_the_choices_is_refused_naming_variable_value_and_choice
 def test_the_values_the_spec_accepts_pass():
     _plan.check_choices({'readonly_sysctl': 'skip', 'namespaces': 'set', 'local_fact': None, 'exporter': 'absent',
                          'services': [{'name': 'nginx', 'restart': 'reload'}], 'templates': []})
+
+
+def test_an_empty_string_is_unset_as_older_ansible_core_renders_a_null():
+    _plan.check_choices({'readonly_sysctl': '', 'local_fact': '', 'exporter': '', 'services': [{'name': 'nginx',
+                                                                                                'restart': ''}]})
