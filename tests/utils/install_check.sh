@@ -19,11 +19,18 @@ mkdir -p "$work/dist" "$work/run"
 
 "$root/.venv/bin/ansible-galaxy" collection build --force --output-path "$work/dist" "$root"
 tarball=$(ls "$work"/dist/netstack-backlog-*.tar.gz)
-echo "built: ${tarball#"$root"/} ($(tar -tzf "$tarball" | wc -l) files)"
-if tar -tzf "$tarball" | grep -E '^(\.venv|build|tests/output|\.ansible|\.pytest_cache)/'; then
-    echo "the tarball carries build or virtualenv files" >&2
+echo "built: ${tarball#"$root"/} ($(tar -tzf "$tarball" | wc -l) files, $(( $(stat -c %s "$tarball") / 1024 )) KB)"
+# What users do not need: build output, virtualenvs, the repository's tooling and test suites.
+# (The listing goes to a file: grep -q ending a pipe early would fail tar under pipefail.)
+tar -tzf "$tarball" > "$work/contents.txt"
+if grep -E '^(\.venv[^/]*|build|tests/(output|unit|integration|bench|utils)|\.ansible|\.pytest_cache)(/|$)|^(run|Makefile|\.gitignore|\.ansible-lint|tests/conftest\.py|tests/requirements[^/]*)$' "$work/contents.txt"; then
+    echo "the tarball carries build, virtualenv, tooling or test-suite files (galaxy.yml build_ignore)" >&2
     exit 1
 fi
+for shipped in MANIFEST.json FILES.json README.md roles/listener_backlog/meta/argument_specs.yml \
+        extensions/eda/rulebooks/netstack_backlog.yml tests/prometheus/netstack_backlog_test.yml; do
+    grep -qx "$shipped" "$work/contents.txt" || { echo "the tarball lacks $shipped" >&2; exit 1; }
+done
 
 "$python" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet "$core"
@@ -32,9 +39,47 @@ fi
 export ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_HOME=$work/home ANSIBLE_LOCALHOST_WARNING=false
 unset ANSIBLE_CONFIG
 cd "$work/run"  # away from the checkout: nothing is found next to a playbook
-"$work/venv/bin/ansible-galaxy" collection install --offline "$tarball" -p "$work/collections"
-"$work/venv/bin/ansible-galaxy" collection list -p "$work/collections"
-test -f "$work/collections/ansible_collections/netstack/backlog/MANIFEST.json"
+galaxy=$work/venv/bin/ansible-galaxy
+version=$(sed -n 's/^version: *//p' "$root/galaxy.yml")
+installed_version() {
+    "$work/venv/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' \
+        "$1/ansible_collections/netstack/backlog/MANIFEST.json"
+}
+with_posix() {  # a fresh collections path holding only ansible.posix, as the README's offline recipe makes it
+    rm -rf "$1" && mkdir -p "$1" && cp -a "$work/collections/ansible_collections" "$1/"
+    rm -rf "$1/ansible_collections/netstack"
+}
+
+# The README's offline install without ansible.posix first: it must stop and name the dependency.
+mkdir -p "$work/empty"
+if ANSIBLE_COLLECTIONS_PATH=$work/empty "$galaxy" collection install --offline "$tarball" -p "$work/empty" \
+        > "$work/no-posix.log" 2>&1; then
+    echo "an offline install with no ansible.posix anywhere succeeded" >&2
+    exit 1
+fi
+grep -q 'ansible.posix' "$work/no-posix.log" || { cat "$work/no-posix.log" >&2; echo "its error does not name ansible.posix" >&2; exit 1; }
+echo "without ansible.posix, offline: $(grep -m1 -i 'error' "$work/no-posix.log")"
+
+# 1. The tarball, offline, where ansible.posix is.
+"$galaxy" collection install --offline "$tarball" -p "$work/collections"
+"$galaxy" collection list -p "$work/collections"
+test "$(installed_version "$work/collections")" = "$version"
+
+# 2. A requirements.yml naming the tarball, as the README shows it.
+with_posix "$work/from-requirements"
+printf -- '---\ncollections:\n  - name: %s\n    type: file\n' "$tarball" > "$work/requirements.yml"
+ANSIBLE_COLLECTIONS_PATH=$work/from-requirements \
+    "$galaxy" collection install --offline -r "$work/requirements.yml" -p "$work/from-requirements"
+test "$(installed_version "$work/from-requirements")" = "$version"
+
+# 3. A git URL (a bare clone of this checkout's HEAD stands in for the server).
+git clone -q --bare "$root" "$work/netstack.backlog.git"
+with_posix "$work/from-git"
+ANSIBLE_COLLECTIONS_PATH=$work/from-git \
+    "$galaxy" collection install --offline "git+file://$work/netstack.backlog.git,HEAD" -p "$work/from-git"
+test "$(installed_version "$work/from-git")" = "$version"
+test ! -e "$work/from-git/ansible_collections/netstack/backlog/tests/unit"  # build_ignore holds for git installs
+echo "installed offline from the tarball, a requirements.yml and a git URL: netstack.backlog $version"
 
 "$work/venv/bin/ansible-playbook" -i localhost, -c local netstack.backlog.demo \
     -e ansible_python_interpreter="$work/venv/bin/python" -e demo_output_dir="$work/run/demo"
