@@ -140,6 +140,16 @@ def test_the_readme_demo_command_sets_itself_up_and_runs(fresh):
     assert re.search(r'^after\b.*\b4096\b.*redis-server.*\b4096\b', output, re.M), '\n'.join(
         line for line in output.splitlines() if 'somaxconn' in line or 'backlog' in line)
     assert 'template error' not in output  # a skipped task's name is templated too
+    # Every line says where it acts and what each number is (issue: the tuning read as localhost's).
+    assert re.search(r"^before demo-namespace: net\.core\.somaxconn \(the namespace's limit\) = 128; redis-server asks "
+                     r"for 511 \(tcp-backlog in /etc/redis/redis\.conf\); the kernel granted its listeners on port "
+                     r"6379 \(IPv4, IPv6\): 128, 128$", output, re.M), output[-6000:]
+    tuning = output.split('PLAY [Tune the listen backlog', 1)[1]
+    assert '[localhost]' not in tuning and 'changed: [demo-namespace] => (item=net.core.somaxconn = 4096)' in tuning
+    assert 'skipping:' not in tuning  # what does not apply in the demo stays quiet
+    snippet = re.search(r'backlog this snippet asks for: (\d+).*?this host\'s limit: (\d+).*?written below: (\d+).*?'
+                        r'listen 8080 backlog=(\d+);', output, re.S)
+    assert snippet and snippet.group(3) == snippet.group(4) == str(min(int(snippet.group(1)), int(snippet.group(2))))
     assert re.search(r"^installing from Debian's packages \(not started on this machine\):.*\bredis-server nginx$",
                      output, re.M), output[:4000]
     installed = fresh.installed()

@@ -25,10 +25,24 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 from nshost import NamespaceHost  # noqa: E402  pylint: disable=wrong-import-position
 
 
+REDIS_CONFIG = '/etc/redis/redis.conf'
+# The name the namespace host has in the demo's inventory: every task line says where it acts.
+INVENTORY_NAME = 'demo-namespace'
+
+
+def requested(host):
+    """The tcp-backlog Redis's config asks for (511, Redis's default, where none is set)."""
+    asked = [line.split()[1] for line in host.read(REDIS_CONFIG).splitlines()
+             if line.startswith('tcp-backlog') and len(line.split()) > 1]
+    return asked[-1] if asked else '511 (Redis\'s default)'
+
+
 def show(host, when):
     listeners = host.listeners().get(6379, [])
-    print('%-7s net.core.somaxconn = %-5d  redis-server listeners on port 6379: backlog %s'
-          % (when, host.sysctl('net/core/somaxconn'), ', '.join(str(entry[0]) for entry in listeners) or 'none'))
+    granted = ', '.join(str(entry[0]) for entry in listeners) or 'none'
+    print('%-6s %s: net.core.somaxconn (the namespace\'s limit) = %d; redis-server asks for %s (tcp-backlog in %s); '
+          'the kernel granted its listeners on port 6379 (IPv4, IPv6): %s'
+          % (when, INVENTORY_NAME, host.sysctl('net/core/somaxconn'), requested(host), REDIS_CONFIG, granted))
 
 
 def main():
@@ -40,19 +54,25 @@ def main():
     # the installed collection under a clean virtualenv's ansible-core).
     ansible_bin = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(sys.executable)
     host = NamespaceHost('demo', 128)
+    print('%s: a throwaway network namespace with its own /etc, /var and /run and the old kernel default of 128; '
+          'Redis runs there with its stock config, and the role tunes it (netstack.backlog.demo_tuning)'
+          % INVENTORY_NAME)
     try:
         host.run('service', 'redis-server', 'start')
         host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done')
         show(host, 'before')
         process = subprocess.run(host.command([
-            os.path.join(ansible_bin, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+            os.path.join(ansible_bin, 'ansible-playbook'), '-i', INVENTORY_NAME + ',', '-c', 'local',
             '-e', 'ansible_python_interpreter=%s' % os.path.join(ansible_bin, 'python'),
             'netstack.backlog.demo_tuning']),
-            check=False)
+            # The role's tasks that do not apply here (the exporter, namespaces, templates) stay quiet.
+            env=dict(os.environ, ANSIBLE_DISPLAY_SKIPPED_HOSTS='false'), check=False)
         if process.returncode != 0:
             sys.exit('the role failed (exit %d)' % process.returncode)
         show(host, 'after')
-        print('persisted in the namespace host: %s' % host.read('/etc/sysctl.d/90-listener-backlog.conf').strip())
+        print('%s: persisted in its /etc/sysctl.d/90-listener-backlog.conf: %s'
+              % (INVENTORY_NAME, host.read('/etc/sysctl.d/90-listener-backlog.conf').strip()))
+        print('%s is removed now; this machine\'s own limit and files were never touched.' % INVENTORY_NAME)
     finally:
         host.remove()
 
