@@ -88,3 +88,59 @@ def test_a_daemon_left_a_zombie_after_failing_to_bind_is_not_running():
     # Redis forks, the child fails to bind and exits: until reaped it shows as a zombie.
     result, ran = run({'expected': [REDIS], 'timeout': 0}, [], {'ps': 'S    sleep\nZ    redis-server\n'})
     assert result['failed'] is True and 'redis: no listener' in result['msg']
+
+
+class FakeClock(object):
+    """time.monotonic and time.sleep for the action: sleeping advances the clock, nothing waits."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.slept = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def run_reads(monkeypatch, args, answers):
+    """run() where the fact module answers ``answers`` in turn (the last one repeated)."""
+    clock = FakeClock()
+    monkeypatch.setattr(action, 'time', clock)
+    reads = []
+
+    def listeners():
+        reads.append(clock.now)
+        return answers[min(len(reads), len(answers)) - 1]
+
+    task = Task.load({'action': {'module': 'netstack.backlog.listener_backlog_verify', 'args': args}})
+    plugin = action.ActionModule(task, FakeConnection(), play_context=None, loader=None, templar=None,
+                                 shared_loader_obj=None)
+    plugin._execute_module = lambda **kwargs: {'ansible_facts': {'ansible_listener_backlog_listeners': listeners()}}
+    plugin._low_level_execute_command = lambda command, **kwargs: {'rc': 0, 'stdout': '', 'stderr': ''}
+    plugin._remove_tmp_path = lambda path: None
+    return plugin.run(task_vars={}), reads, clock
+
+
+def test_a_restarted_daemon_that_listens_late_is_read_again_until_it_has_its_backlog(monkeypatch):
+    # Redis restarted: no listener for two reads, then the old socket's backlog, then the new one.
+    answers = [[], [], [redis_listener(128)], [redis_listener(4096)]]
+    result, reads, clock = run_reads(monkeypatch, {'expected': [REDIS], 'timeout': 10}, answers)
+    assert not result.get('failed'), result
+    assert result['msg'] == 'every managed listener has its backlog'
+    assert len(reads) == 4 and clock.slept == [1, 1, 1]  # one read a second, none after the right one
+
+
+def test_a_listener_still_off_at_the_timeout_fails_after_reading_for_that_long(monkeypatch):
+    result, reads, clock = run_reads(monkeypatch, {'expected': [REDIS], 'timeout': 5}, [[redis_listener(128)]])
+    assert result['failed'] is True
+    assert result['msg'].startswith('Verification failed after 5 s: redis')
+    # Read at 0, 1, ... 5 s: the last read is at the deadline, then no more sleeping.
+    assert reads == [1000.0 + second for second in range(6)] and clock.slept == [1] * 5
+
+
+def test_timeout_zero_reads_once(monkeypatch):
+    result, reads, clock = run_reads(monkeypatch, {'expected': [REDIS], 'timeout': 0}, [[redis_listener(128)]])
+    assert result['failed'] is True and len(reads) == 1 and clock.slept == []
