@@ -136,7 +136,8 @@ def _writable(path):
     return os.access(path, os.W_OK)
 
 
-def tuning_state(system, release, sysctl_file, persist, read_file, live_value, listdir=None, writable=None):
+def tuning_state(system, release, sysctl_file, persist, read_file, live_value, listdir=None, writable=None,
+                 readlink=None):
     """What the role needs to plan the tuning without another look at the host.
 
     ``read_file(path)`` returns a file's text (raising IOError/OSError when it cannot);
@@ -147,6 +148,7 @@ def tuning_state(system, release, sysctl_file, persist, read_file, live_value, l
     if tuning is None:
         return None
     writable = writable or _writable
+    readlink = readlink or _link
     keys = [tuning['somaxconn_key']] + ([tuning['syn_backlog_key']] if 'syn_backlog_key' in tuning else [])
     path = sysctl_file or tuning['persistent_file' if persist else 'runtime_file']
     text = _read_text(read_file, path)
@@ -156,6 +158,8 @@ def tuning_state(system, release, sysctl_file, persist, read_file, live_value, l
         'somaxconn_range': list(somaxconn_range(system, release)),
         'file': path,
         'file_exists': text is not None,
+        # Where the file is a symlink, what it points to (the planner refuses one out of its directory).
+        'file_link': readlink(path),
         'file_lines': setting_lines(text, keys),
         'live': dict((key, live_value(key)) for key in keys),
         'writable': writable(tuning['writable_probe']) if tuning.get('writable_probe') else None,

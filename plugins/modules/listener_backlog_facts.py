@@ -463,6 +463,11 @@ ansible_facts:
           description: Whether that file exists (and could be read).
           type: bool
           returned: when tunable
+        file_link:
+          description: Where that file is a symbolic link, the link's target as it is written; null otherwise.
+          type: str
+          returned: when tunable
+          sample: null
         file_lines:
           description: For each knob that file sets, the last line that sets it.
           type: dict

@@ -143,6 +143,24 @@ def catalogue_config(entry, keys):
     return None, None
 
 
+def check_link(path, link, variable):
+    """Refuse to write ``path`` through a symlink that leads out of its directory.
+
+    Modules that write a file (ansible.posix.sysctl among them) write where a symlink points:
+    whoever can place one would choose what root writes, and where.  A link within the same
+    directory (a file renamed, the old name kept) stays the file's own.
+    """
+    if not path or not link:
+        return
+    directory = os.path.dirname(path)
+    target = os.path.normpath(os.path.join(directory, link))
+    if os.path.dirname(target) != directory:
+        raise PlanError(
+            '%s: %s is a symbolic link to %s, out of %s; the role does not write through it (whoever placed it would '
+            'choose what root writes, and where). Nothing was changed. Remove the link, or point %s at the file '
+            'you mean.' % (variable, path, link, directory, variable))
+
+
 def plan_tuning(variables, facts, check_mode=False):
     """Check the tuning variables against the host and plan the sysctl changes.
 
@@ -183,6 +201,7 @@ def plan_tuning(variables, facts, check_mode=False):
                 'listener_backlog_syn_backlog is %s; it sets Linux net.ipv4.tcp_max_syn_backlog and accepts an '
                 'integer from %d to %d (this host runs %s), or null.' % (_json(syn_backlog), lowest, highest, system))
         wanted.append((tuning['syn_backlog_key'], value))
+    check_link(state.get('file'), state.get('file_link'), 'listener_backlog_sysctl_file')
 
     if state.get('writable') is False:
         if variables.get('readonly_sysctl', 'fail') == 'fail':
