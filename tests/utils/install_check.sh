@@ -6,7 +6,10 @@
 #     one collections path holding only ansible.posix, taken from the `ansible` package on PyPI
 #     (Galaxy is not reachable, PyPI is: docs/contributing.md);
 #  3. ansible-galaxy collection install --offline of the tarball into that path: the dependency
-#     is satisfied by what is installed, nothing is fetched;
+#     is satisfied by what is installed, nothing is fetched; then each other way the README's
+#     "Installing" shows, offline, each into a fresh path: a requirements.yml naming the tarball,
+#     a git URL, the directory `ansible-galaxy collection download` writes (with no ansible.posix
+#     installed beforehand), and once with no ansible.posix at all (the error must name it);
 #  4. the demos by their collection names: netstack.backlog.demo on localhost, and
 #     netstack.backlog.demo_tuning (the role) in a throwaway network namespace.
 # Usage: install_check.sh PYTHON ANSIBLE_CORE_REQUIREMENT ANSIBLE_WHEEL
@@ -79,7 +82,42 @@ ANSIBLE_COLLECTIONS_PATH=$work/from-git \
     "$galaxy" collection install --offline "git+file://$work/netstack.backlog.git,HEAD" -p "$work/from-git"
 test "$(installed_version "$work/from-git")" = "$version"
 test ! -e "$work/from-git/ansible_collections/netstack/backlog/tests/unit"  # build_ignore holds for git installs
-echo "installed offline from the tarball, a requirements.yml and a git URL: netstack.backlog $version"
+
+# 4. The directory `ansible-galaxy collection download` writes on a machine that reaches Galaxy:
+# both tarballs and a requirements.yml naming them, installed into an empty path from inside it.
+# Galaxy's ansible.posix tarball is stood in for by one built from the wheel's copy (its
+# MANIFEST.json made a galaxy.yml); download is given both tarballs and --no-deps, and a server
+# on a closed local port, so nothing is looked up.
+rm -rf "$work/posix-src" && cp -a "$work/collections/ansible_collections/ansible/posix" "$work/posix-src"
+"$work/venv/bin/python" - "$work/posix-src" <<'PY'
+import json, os, sys
+src = sys.argv[1]
+with open(os.path.join(src, 'MANIFEST.json')) as handle:
+    info = json.load(handle)['collection_info']
+for generated in ('MANIFEST.json', 'FILES.json'):
+    os.remove(os.path.join(src, generated))
+with open(os.path.join(src, 'galaxy.yml'), 'w') as handle:  # JSON is YAML
+    json.dump({key: value for key, value in info.items() if value not in ([], {}, None, '')}, handle)
+PY
+"$galaxy" collection build --force --output-path "$work/posix-dist" "$work/posix-src" > /dev/null
+posix_tarball=$(ls "$work"/posix-dist/ansible-posix-*.tar.gz)
+"$galaxy" collection download --no-deps --server http://127.0.0.1:9/ -p "$work/download" \
+    "$tarball" "$posix_tarball" > /dev/null
+grep -q "name: ${tarball##*/}" "$work/download/requirements.yml"
+grep -q "name: ${posix_tarball##*/}" "$work/download/requirements.yml"
+rm -rf "$work/from-download" && mkdir -p "$work/from-download"
+# The file names in it are relative to the current directory, not to the file (README).
+if ANSIBLE_COLLECTIONS_PATH=$work/from-download "$galaxy" collection install --offline \
+        -r "$work/download/requirements.yml" -p "$work/from-download" > "$work/download-elsewhere.log" 2>&1; then
+    echo "the downloaded requirements.yml installed from outside its directory; the README says it does not" >&2
+    exit 1
+fi
+grep -Eq "Could not find (${tarball##*/}|${posix_tarball##*/})" "$work/download-elsewhere.log" || { cat "$work/download-elsewhere.log" >&2; exit 1; }
+(cd "$work/download" && ANSIBLE_COLLECTIONS_PATH=$work/from-download \
+    "$galaxy" collection install --offline -r requirements.yml -p "$work/from-download")
+test "$(installed_version "$work/from-download")" = "$version"
+test -e "$work/from-download/ansible_collections/ansible/posix/MANIFEST.json"
+echo "installed offline from the tarball, a requirements.yml, a git URL and a downloaded directory: netstack.backlog $version"
 
 "$work/venv/bin/ansible-playbook" -i localhost, -c local netstack.backlog.demo \
     -e ansible_python_interpreter="$work/venv/bin/python" -e demo_output_dir="$work/run/demo"
