@@ -625,12 +625,11 @@ ansible_facts:
       version_added: 1.2.0
 '''
 
-import glob
 import os
 import re
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netstack.backlog.plugins.module_utils._files import read_files
 from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError, gather
 
 # Where the system tools live on the platforms we read, in case PATH is minimal.
@@ -650,41 +649,6 @@ def command_runner(module):
             return 127, '', '%s: program not found' % argv[0]
         return module.run_command([program] + argv[1:], environ_update={'LC_ALL': 'C'})
     return run
-
-
-MAX_MATCHED_FILE = 1024 * 1024
-# What makes a path a shell-style pattern for glob.glob.
-WILDCARDS = re.compile(r'[*?[]')
-
-
-def read_files(path, patterns):
-    """matching_lines of ``path``, or of every file a wildcard ``path`` matches (each naming the pattern)."""
-    if not WILDCARDS.search(path):
-        return [dict(matching_lines(path, patterns), pattern=None)]
-    found = [dict(matching_lines(match, patterns), pattern=path) for match in sorted(glob.glob(path))]
-    return found or [dict(matching_lines(path, patterns), pattern=path)]
-
-
-def matching_lines(path, patterns):
-    """Whether ``path`` exists, where it links, and its lines that match a pattern (never the whole file)."""
-    compiled = [re.compile(pattern) for pattern in patterns]
-    entry = {'path': path, 'exists': False, 'islnk': os.path.islink(path), 'lnk_source': None, 'lines': None}
-    try:
-        status = os.stat(path)
-    except OSError:
-        return entry
-    entry['exists'] = True
-    if entry['islnk']:
-        entry['lnk_source'] = os.path.realpath(path)
-    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_MATCHED_FILE:
-        return entry
-    try:
-        with open(path, 'rb') as handle:
-            text = handle.read().decode('utf-8')
-    except (IOError, OSError, UnicodeDecodeError):
-        return entry
-    entry['lines'] = [line for line in text.splitlines(True) if any(regexp.search(line) for regexp in compiled)]
-    return entry
 
 
 def read_tuning(options, system, release, run_command):
