@@ -41,15 +41,22 @@ class ActionModule(ActionBase):
                 tuning = _plan.plan_tuning(variables, facts, check_mode=bool(self._play_context.check_mode))
                 _plan.check_services(variables, facts, catalogue)
                 _plan.check_service_manager(variables, facts)
-                _plan.config_files(variables, facts, catalogue)
+                # What listener_backlog_lock reads again once the run holds the host (config_files,
+                # within, checks that each service's config exists).
+                unchanged = _plan.read_guard(variables, facts, catalogue, tuning)
                 _plan.check_templates(variables, args.get('template_paths') or [])
                 exporter = _exporter.plan_exporter(variables, facts, _plan.os_family(facts))
                 result['tuning'] = tuning
                 result['exporter'] = exporter
-                result['work'] = _plan.work(variables, facts, tuning)
+                result['unchanged'] = unchanged
+                busy, idle_warnings = _plan.services_work(variables, facts, catalogue, tuning)
+                result['work'] = _plan.work(variables, facts, tuning, services=busy)
                 result['work']['exporter'] = exporter is not None
                 result['work']['any'] = result['work']['any'] or result['work']['exporter']
-                warnings = tuning['warnings']
+                warnings = tuning['warnings'] + idle_warnings
+                if variables.get('services') and not busy:
+                    # As the actions stage says it when the services part runs: nobody waits for a restart.
+                    result['ansible_facts'] = {'listener_backlog_restart_required': []}
             elif stage == 'services':
                 planned = _plan.plan_services(variables, facts, catalogue, args.get('limit'))
                 result.update(services=planned['services'])

@@ -17,12 +17,13 @@ import json
 import os
 import re
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog
+from ansible_collections.netstack.backlog.plugins.module_utils._files import WILDCARDS
 
 INTEGER = re.compile(r'^-?[0-9]+$')
-# What makes a path a shell-style pattern (the fact module expands it with glob).
-WILDCARDS = re.compile(r'[*?[]')
 
 
 class PlanError(Exception):
@@ -234,7 +235,7 @@ def plan_tuning(variables, facts, check_mode=False):
     return plan
 
 
-def work(variables, facts, tuning, check_mode=False):
+def work(variables, facts, tuning, services=None):
     """Which parts of the role have anything to do on this host: a run where none has runs nothing more.
 
     ``tuning``: plan_tuning's answer.  Namespaces: only those below the limit set are warned about
@@ -249,10 +250,36 @@ def work(variables, facts, tuning, check_mode=False):
         'local_fact': variables.get('local_fact') in ('present', 'absent'),
         'tune': any(entry['write_file'] or entry['set_live'] for entry in tuning['sysctls']),
         'namespaces': bool(low),
-        'services': bool(variables.get('services') or variables.get('templates')),
+        # services_work's answer; without it, any service or template is work (never too little).
+        'services': bool(variables.get('services') or variables.get('templates')) if services is None else services,
     }
     parts['any'] = any(parts.values())
     return parts
+
+
+def services_work(variables, facts, catalogue, tuning):
+    """(whether the services part has anything to do, the warnings its plan gives when it has not).
+
+    Templates are always rendered. Where the kernel's live limit changes, the services are planned
+    after it (services.yml). Otherwise they are planned here, on the same read, as services.yml
+    would: nothing to edit, restart, start or reload, and none waiting for a restart, is nothing to
+    do, so a converged run takes no lock and runs nothing more on the host.
+    """
+    if variables.get('templates'):
+        return True, []
+    if not variables.get('services'):
+        return False, []
+    if any(entry['set_live'] for entry in tuning['sysctls']):
+        return True, []
+    planned = plan_services(variables, facts, catalogue, facts['listener_backlog'])
+    if any(entry['edit_needed'] for entry in planned['services']):
+        return True, []
+    listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
+    actions = plan_actions(planned['services'], [], [], listeners, catalogue, platform_keys(facts),
+                           restart=boolean(variables.get('restart', True), strict=False))
+    if actions['apply'] or actions['pending']:
+        return True, []
+    return False, planned['warnings']
 
 
 def check_templates(variables, search_paths):
@@ -459,6 +486,30 @@ def config_files(variables, facts, catalogue):
     return files
 
 
+def read_guard(variables, facts, catalogue, tuning):
+    """What the plan was made on, for listener_backlog_lock to read again once the run holds the host.
+
+    The matching lines of each managed service's config (its edits are planned on them alone: a
+    change elsewhere in the file is kept by lineinfile and replace), the sysctl file's lines for
+    the keys tuned, and the kernel's values (the services' backlogs follow the live limit).
+    """
+    patterns = dict((each['path'], each['patterns']) for each in wanted_files(variables, catalogue))
+    files = []
+    for entry in config_files(variables, facts, catalogue):
+        guard = {'path': entry['path'], 'patterns': patterns.get(entry.get('pattern') or entry['path'], []),
+                 'exists': entry.get('exists'), 'lines': entry.get('lines')}
+        if guard not in files:
+            files.append(guard)
+    unchanged = {'files': files}
+    state = facts.get('listener_backlog_tuning') or {}
+    if state.get('tunable'):
+        unchanged['sysctls'] = state.get('live') or {}
+        if tuning.get('tune'):
+            unchanged['sysctl_file'] = {'path': state['file'], 'keys': sorted(state.get('live') or {}),
+                                        'lines': state.get('file_lines') or {}}
+    return unchanged
+
+
 def edit_changes(edit, lines, backlog):
     """Whether an edit would change a file whose matching lines are ``lines`` (None: unknown, so it may).
 
@@ -575,6 +626,8 @@ def plan_services(variables, facts, catalogue, limit):
             'validate': _release(_pick(entry['validate'], family), version),
             'apply': service.get('restart') or entry['apply'],
             'log': _stem(_release(_pick(entry['log'], family), version), stat['path']),
+            # The daemon's own test of its whole configuration, run when it fails to reload or start.
+            'check': _pick(entry.get('check', {'default': ''}), family),
             # How one with no listener is started: a restart where a start would do nothing (uWSGI's).
             'start': entry.get('start', 'start'),
             'edit': edit,
@@ -628,7 +681,7 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
         else:
             continue
         wanted.append({'service': entry['service'], 'name': entry['name'], 'log': entry['log'], 'state': state,
-                       'reason': reason})
+                       'reason': reason, 'check': entry.get('check', '')})
     for template in changed_templates:
         entry = catalogue.get(template['service'], {})
         apply = template.get('restart') or entry.get('apply', 'restart')
@@ -636,6 +689,7 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
             'service': _stem(_pick(entry['service'], family), template['dest']) if entry else template['service'],
             'name': template['service'],
             'log': _stem(_pick(entry['log'], family), template['dest']) if entry else '',
+            'check': _pick(entry.get('check', {'default': ''}), family) if entry else '',
             'state': 'reloaded' if apply == 'reload' else 'restarted',
             'reason': '%s changed' % template['dest'],
         })
@@ -650,6 +704,6 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
     for service in sorted(merged):
         action = merged[service]
         entry = {'service': service, 'names': action['names'], 'state': action['state'], 'log': action['log'],
-                 'reason': '; '.join(action['reasons'])}
+                 'check': action['check'], 'reason': '; '.join(action['reasons'])}
         (apply if restart or action['state'] == 'reloaded' else pending).append(entry)
     return {'apply': apply, 'pending': pending}

@@ -213,6 +213,28 @@ def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=
 
     ``prefix`` wraps the controller (to run it inside a simulated host, for example).
     """
+    process = start_playbook(ansible_bin, collections_root, playbook, hosts, directory, env, extra_args, prefix,
+                             session=False)
+    stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), recorded_results(directory)
+
+
+def recorded_results(directory):
+    """{host: [task results]} that the record_results callback wrote so far in ``directory``."""
+    recorded = {}
+    results = os.path.join(directory, 'results.jsonl')
+    if os.path.exists(results):
+        with open(results) as handle:
+            for line in handle:
+                entry = json.loads(line)
+                recorded.setdefault(entry['host'], []).append(entry)
+    return recorded
+
+
+def start_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=None, extra_args=(), prefix=(),
+                   session=True):
+    """run_playbook's controller, started and not waited for: a subprocess.Popen, by default in a session
+    of its own (its process group is the controller and its workers, to kill together)."""
     inventory = os.path.join(directory, 'inventory.json')
     with open(inventory, 'w') as handle:
         json.dump({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local'}}}, handle)
@@ -235,11 +257,5 @@ def run_playbook(ansible_bin, collections_root, playbook, hosts, directory, env=
     # A collection playbook by its name (netstack.backlog.audit), else a test playbook.
     is_fqcn = playbook.startswith('netstack.backlog.')
     command += [playbook if is_fqcn else os.path.join(PLAYBOOKS, playbook)] + list(extra_args)
-    process = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=directory, check=False)
-    recorded = {}
-    if os.path.exists(results):
-        with open(results) as handle:
-            for line in handle:
-                entry = json.loads(line)
-                recorded.setdefault(entry['host'], []).append(entry)
-    return process, recorded
+    return subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=directory, start_new_session=session)

@@ -17,11 +17,15 @@ type: aggregate
 short_description: Record each task result as a JSON line (tests only)
 description:
   - Appends C({host, task, status, result}) to the file named by C(NETSTACK_BACKLOG_RESULTS).
+  - With C(NETSTACK_BACKLOG_PAUSE_AFTER) set to a task name and C(NETSTACK_BACKLOG_PAUSE_DIR) to a directory, the
+    run stops after that task succeeds (the callback runs in the controller's main process, before the next task
+    starts); it creates C(paused) there and waits until the test creates C(resume) (or kills the run).
 options: {}
 '''
 
 import json
 import os
+import time
 
 from ansible.parsing.ajson import AnsibleJSONEncoder
 from ansible.plugins.callback import CallbackBase
@@ -53,6 +57,16 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result):
         self._record(result, 'ok')
+        if result._task.get_name().split(' : ', 1)[-1] == os.environ.get('NETSTACK_BACKLOG_PAUSE_AFTER'):
+            self._pause(os.environ['NETSTACK_BACKLOG_PAUSE_DIR'])
+
+    @staticmethod
+    def _pause(directory):
+        with open(os.path.join(directory, 'paused'), 'w'):
+            pass
+        deadline = time.monotonic() + 300
+        while not os.path.exists(os.path.join(directory, 'resume')) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def v2_runner_item_on_failed(self, result):
         key = (result._host.get_name(), result._task._uuid)

@@ -593,3 +593,60 @@ def test_a_template_for_uwsgi_names_the_log_of_the_app_it_writes():
     actions = _plan.plan_actions([], [], templates, [], CATALOGUE, 'Debian')
     assert [(entry['service'], entry['state'], entry['log']) for entry in actions['apply']] == [
         ('uwsgi', 'restarted', '/var/log/uwsgi/app/shop.log')]
+
+
+def converged_redis(backlog=128, lines=('tcp-backlog 128\n',)):
+    """Debian 12 at 128 with Redis's config read, and Redis's listener granted ``backlog``."""
+    facts = with_files(debian12(), ('/etc/redis/redis.conf', list(lines)))
+    facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn = 128'}
+    facts['listener_backlog_listeners'] = [listener('redis-server', backlog)]
+    return facts
+
+
+def test_a_converged_service_is_no_work_so_the_run_takes_no_lock_and_runs_nothing_more():
+    variables = {'somaxconn': 128, 'services': [{'name': 'redis'}]}
+    facts = converged_redis()
+    tuning = _plan.plan_tuning(variables, facts)
+    assert _plan.services_work(variables, facts, CATALOGUE, tuning) == (False, [])
+    assert _plan.work(variables, facts, tuning, services=False)['any'] is False
+    # Each thing that makes it work: a line to edit, a listener with another backlog, none at all,
+    # a limit that changes live, a template.
+    assert _plan.services_work(variables, converged_redis(lines=['tcp-backlog 511\n']), CATALOGUE, tuning)[0] is True
+    assert _plan.services_work(variables, converged_redis(backlog=100), CATALOGUE, tuning)[0] is True
+    silent = converged_redis()
+    silent['listener_backlog_listeners'] = []
+    assert _plan.services_work(variables, silent, CATALOGUE, tuning)[0] is True
+    raised = dict(variables, somaxconn=4096)
+    assert _plan.services_work(raised, facts, CATALOGUE, _plan.plan_tuning(raised, facts))[0] is True
+    templated = dict(variables, templates=[{'src': 'a.j2', 'dest': '/a'}])
+    assert _plan.services_work(templated, facts, CATALOGUE, tuning)[0] is True
+    # One waiting for a restart is work too: it is named on every run until it is restarted.
+    waiting = dict(variables, restart=False)
+    assert _plan.services_work(waiting, converged_redis(backlog=100), CATALOGUE, tuning)[0] is True
+
+
+def test_a_converged_service_still_says_its_warnings():
+    variables = {'somaxconn': 128, 'services': [{'name': 'redis', 'backlog': 1000}]}
+    facts = converged_redis()
+    busy, warnings = _plan.services_work(variables, facts, CATALOGUE, _plan.plan_tuning(variables, facts))
+    assert busy is False
+    assert [warning.split(',')[0] for warning in warnings] == [
+        'listener_backlog_services[0].backlog (redis) is 1000']
+
+
+def test_the_guard_holds_what_the_plan_was_made_on():
+    variables = {'somaxconn': 4096, 'services': [{'name': 'redis'}]}
+    facts = converged_redis()
+    guard = _plan.read_guard(variables, facts, CATALOGUE, _plan.plan_tuning(variables, facts))
+    [patterns] = [entry['patterns'] for entry in _plan.wanted_files(variables, CATALOGUE)
+                  if entry['path'] == '/etc/redis/redis.conf']
+    assert guard == {
+        'files': [{'path': '/etc/redis/redis.conf', 'patterns': patterns, 'exists': True, 'lines': ['tcp-backlog 128\n']}],
+        'sysctls': {'net.core.somaxconn': '128', 'net.ipv4.tcp_max_syn_backlog': '2048'},
+        'sysctl_file': {'path': '/etc/sysctl.d/90-listener-backlog.conf',
+                        'keys': ['net.core.somaxconn', 'net.ipv4.tcp_max_syn_backlog'],
+                        'lines': {'net.core.somaxconn': 'net.core.somaxconn = 128'}}}
+    # Without tuning the sysctl file is not planned on; the live limit still is (the services' backlogs follow it).
+    untuned = dict(variables, somaxconn=None)
+    guard = _plan.read_guard(untuned, facts, CATALOGUE, _plan.plan_tuning(untuned, facts))
+    assert sorted(guard) == ['files', 'sysctls']
