@@ -98,6 +98,9 @@ CATALOGUE = {
         },
         # A reload with a changed backlog makes nginx call listen() again on the open socket.
         'apply': 'reload',
+        # What says why nginx refused to reload or start: its test of the whole configuration (the
+        # validator sees the edited file alone; Debian's init script prints only "nginx failed!").
+        'check': {'default': 'nginx -t'},
         # Arch builds it with --error-log-path=stderr: the journal has it.
         'log': {'default': '/var/log/nginx/error.log', 'Archlinux': ''},
     },

@@ -210,8 +210,35 @@ class NamespaceHost:
             while self._others() and time.monotonic() < deadline:
                 time.sleep(0.05)
 
-    def remove(self):
+    def reboot(self, label='boot', somaxconn=None):
+        """As the machine restarts: every process gone, a new network namespace at the kernel's defaults
+        (or ``somaxconn``), an empty /run; /etc, /var and /usr/local kept, as a disk keeps them.
+
+        Nothing of the boot itself runs: the test runs the host's boot path (boot_sysctl) and starts
+        the services it wants.
+        """
         self.stop_processes()
+        self._stop_init()
+        self.namespace.remove()
+        self.namespace = Namespace(label, somaxconn)
+        self.name = self.namespace.name
+        subprocess.run(['nsenter', '--mount=%s' % self.mount_ns, '--', 'sh', '-ec',
+                        'umount /run; mount -t tmpfs -o mode=755 nbt-run /run; mkdir -m 1777 /run/lock'],
+                       check=True, capture_output=True, text=True)
+        self._start_init()
+
+    def boot_sysctl(self):
+        """``sysctl --system`` as the boot runs it (procps; systemd-sysctl reads the same directories), kept
+        to this host's network namespace: the rest of /proc/sys (kernel.*, vm.*, ... the machine's own) is
+        read-only to it, so their lines fail and change nothing.  (The net.* knobs a non-initial
+        namespace shows are its own.)  Returns its CompletedProcess.
+        """
+        return self.run('unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+                        'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys /proc/sys '
+                        '&& mount --bind /proc/sys/net /proc/sys/net && mount -o remount,bind,rw /proc/sys/net '
+                        '/proc/sys/net && sysctl --system', check=False)
+
+    def _stop_init(self):
         if self.init_pid is not None:
             try:
                 os.kill(self.init_pid, signal.SIGKILL)  # and with it, whatever is left in its PID namespace
@@ -221,6 +248,10 @@ class NamespaceHost:
             self.init.kill()
             self.init.wait()
         self.init_pid = None  # command() then fails: nothing is left to enter
+
+    def remove(self):
+        self.stop_processes()
+        self._stop_init()
         if self._bound:
             subprocess.run(['umount', self.mount_ns], check=False, capture_output=True)
             subprocess.run(['umount', self.directory], check=False, capture_output=True)
