@@ -11,8 +11,8 @@ For each controller in CONTROLLERS, in a virtualenv of its own (build/matrix/):
      Python that release supports (as its own ansible-test lists them) and that pyenv has, each
      in a network namespace of its own, its answer checked against the kernel's grant; and the
      role tuning a simulated host and a real Redis, then a second run that changes nothing.
-Then, under the oldest and the newest controller, the whole end-to-end suite that the main run
-takes with its own controller (EDGE_SUITE: the role with every catalogue service and every fault,
+Then, under the oldest and the newest controller, the end-to-end suite that the main run
+takes with its own controller (EDGE_SUITE, less NOT_UNDER_OLDEST under the oldest: the role with every catalogue service and every fault,
 the fleet over SSH with the audit, the burst, the filter against the kernel, the role and containers,
 the role's textfile collector under systemd and cron, the role run from a namespace): templating before
 2.19 and the results 2.21 returns differ enough to break a role that the subset alone would pass.
@@ -52,6 +52,11 @@ EDGE_SUITE = ['tests/integration/test_role_services.py', 'tests/integration/test
               'tests/integration/test_burst.py', 'tests/integration/test_filter_real_kernel.py',
               'tests/integration/test_role_namespaces.py', 'tests/integration/test_role_app_servers.py',
               'tests/integration/test_role_exporter.py', 'tests/integration/test_role_from_a_namespace.py']
+# Not under the oldest controller: the fleet's audit runs with 2.16 from the newest's run already
+# (test_fleet parametrizes its controller), its module and role cases over SSH add nothing that
+# the real-kernel subset does not run on every release, and the burst is the kernel's behaviour.
+# Keeps CI under its hour.
+NOT_UNDER_OLDEST = ['tests/integration/test_fleet.py', 'tests/integration/test_burst.py']
 TOOLS = os.path.join(ROOT, 'tests', 'requirements-matrix.txt')
 README = os.path.join(ROOT, 'README.md')
 START, END = '<!-- support table: start (make matrix writes it) -->', '<!-- support table: end -->'
@@ -185,8 +190,9 @@ def main():
                        log=os.path.join(WORK, 'integration.log'))
     ok = ok and integration
     for core, python in sorted({controllers[0], controllers[-1]}):
-        edge = step('ansible-core %s: role, fleet, audit, burst, filter suite' % core,
-                    [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q'] + EDGE_SUITE,
+        suite = [path for path in EDGE_SUITE if core != CONTROLLERS[0][0] or path not in NOT_UNDER_OLDEST]
+        edge = step('ansible-core %s: %s' % (core, ', '.join(os.path.basename(path)[5:-3] for path in suite)),
+                    [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q'] + suite,
                     env=dict(os.environ, NETSTACK_BACKLOG_ANSIBLE_BIN=os.path.join(venvs[core], 'bin')),
                     log=os.path.join(WORK, 'logs-%s' % core, 'suite.log'))
         ok = ok and edge
