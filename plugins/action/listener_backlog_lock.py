@@ -20,6 +20,9 @@ import socket
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
+from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_lock as documentation
+from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
+
 MODULE = 'netstack.backlog.listener_backlog_lock'
 
 
@@ -75,6 +78,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _VALID_ARGS = frozenset(('state', 'path', 'wait', 'lease', 'unchanged'))
+    ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION, leave_out=('owner', 'take_over'))
 
     def _lock(self, task_vars, **args):
         return self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
@@ -82,9 +86,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args, owner=owner())
+        dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
+        args = dict((key, value) for key, value in args.items() if value is not None)
+        args['owner'] = owner()
         try:
-            if args.get('state', 'present') == 'present':
+            if args['state'] == 'present':
                 # Asked without waiting first: a lock left by a dead run of this controller is taken
                 # over at once, a live run's waited for.
                 found = self._lock(task_vars, **dict(args, wait=0))
@@ -92,7 +98,7 @@ class ActionModule(ActionBase):
                 if found.get('failed') and holder and not found.get('changed_since_read'):
                     if dead(holder, args['owner']):
                         found = self._lock(task_vars, **dict(args, wait=0, take_over=holder['id']))
-                    elif int(args.get('wait', 120)) > 0:
+                    elif args['wait'] > 0:
                         found = self._lock(task_vars, **args)
             else:
                 found = self._lock(task_vars, **args)

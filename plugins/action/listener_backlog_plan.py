@@ -11,7 +11,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_plan as documentation
 from ansible_collections.netstack.backlog.plugins.plugin_utils import _catalogue, _exporter, _plan
+from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
 
 class ActionModule(ActionBase):
@@ -20,13 +22,14 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _VALID_ARGS = frozenset(('stage', 'variables', 'limit', 'services', 'template_paths',
                              'changed_configs', 'changed_templates'))
+    ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        args = self._task.args
-        stage = args.get('stage')
-        variables = args.get('variables') or {}
+        dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
+        stage = args['stage']
+        variables = args['variables'] or {}
         catalogue = _catalogue.CATALOGUE
         facts = (task_vars or {}).get('ansible_facts', {})
         if stage != 'files' and 'listener_backlog_info' not in facts:

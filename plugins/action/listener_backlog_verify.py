@@ -15,6 +15,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.netstack.backlog.plugins.filter.backlog_mismatches import backlog_mismatches
+from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_verify as documentation
+from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
 FACTS_MODULE = 'netstack.backlog.listener_backlog_facts'
 
@@ -24,6 +26,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _VALID_ARGS = frozenset(('expected', 'pending', 'timeout'))
+    ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
 
     def _read(self, task_vars):
         result = self._execute_module(module_name=FACTS_MODULE, task_vars=task_vars, module_args={
@@ -63,12 +66,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        expected = self._task.args.get('expected') or []
-        pending = self._task.args.get('pending') or []
-        try:
-            timeout = int(self._task.args.get('timeout', 10))
-        except (TypeError, ValueError):
-            raise AnsibleActionFail('timeout must be a number of seconds, got %r' % (self._task.args.get('timeout'),))
+        dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
+        expected, pending, timeout = args['expected'], args['pending'], args['timeout']
         waiting = set(name for entry in pending for name in entry.get('names', []))
         checked = [entry for entry in expected if entry['name'] not in waiting]
         held = [entry for entry in expected if entry['name'] in waiting]

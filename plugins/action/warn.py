@@ -11,17 +11,23 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.netstack.backlog.plugins.modules import warn as documentation
+from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
+
 
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _VALID_ARGS = frozenset(('msg',))
+    ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        messages = self._task.args.get('msg')
+        # ArgumentSpecValidator checks that msg is there; raw, since a list type would turn 5 into ['5'].
+        dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
+        messages = args['msg']
         if isinstance(messages, str):
             messages = [messages]
         if not isinstance(messages, list) or not all(isinstance(item, str) for item in messages):
