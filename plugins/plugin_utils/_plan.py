@@ -310,9 +310,29 @@ def boot_warnings(state, keys, tuning):
     return warnings
 
 
+# A service name as init systems spell them (systemd's unit names, SysV and BSD rc scripts: letters,
+# digits and : _ . @ -), not starting with a dash. The name reaches ansible.builtin.service, which
+# builds its command as a string and splits it: a space, a quote or a leading dash would make it
+# other arguments or an option (systemctl -H host).
+SERVICE_NAME = re.compile(r'[A-Za-z0-9_@][A-Za-z0-9:_.@-]*\Z')
+
+
+def check_service_names(variables):
+    """Refuse a service name that the service manager would read as something else (before any change)."""
+    for key in ('services', 'templates'):
+        for index, entry in enumerate(variables.get(key) or []):
+            name = entry.get('service') if isinstance(entry, dict) else None
+            if name is not None and (not isinstance(name, str) or not SERVICE_NAME.match(name)):
+                raise PlanError(
+                    'listener_backlog_%s[%d].service is %s; accepted: a service name of letters, digits and : _ . @ -, '
+                    'not starting with -; it is passed to the service manager as one argument.'
+                    % (key, index, _json(name)))
+
+
 def check_services(variables, facts, catalogue):
     """Check each service's backlog and that a config file is known for it (before any change)."""
     family, keys = os_family(facts), platform_keys(facts)
+    check_service_names(variables)
     for index, service in enumerate(variables.get('services') or []):
         # The argument spec's choices say this first; the role says it too where the spec check is
         # off (include_role's rolespec_validate: false).

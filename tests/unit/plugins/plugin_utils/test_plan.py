@@ -650,3 +650,21 @@ def test_the_guard_holds_what_the_plan_was_made_on():
     untuned = dict(variables, somaxconn=None)
     guard = _plan.read_guard(untuned, facts, CATALOGUE, _plan.plan_tuning(untuned, facts))
     assert sorted(guard) == ['files', 'sysctls']
+
+
+@pytest.mark.parametrize('name', ['redis-server; touch /tmp/probe', '$(touch /tmp/probe)', "x' -H evil '",
+                                  '-Hevil', 'redis server', 'redis\n', '', '../redis', 'a/b', 5])
+def test_a_service_name_the_service_manager_would_read_as_something_else_is_refused(name):
+    for key, entry in (('services', {'name': 'redis', 'service': name}),
+                       ('templates', {'src': 'a.j2', 'dest': '/a', 'service': name})):
+        with pytest.raises(_plan.PlanError) as error:
+            _plan.check_service_names({key: [entry]})
+        assert str(error.value) == (
+            'listener_backlog_%s[0].service is %s; accepted: a service name of letters, digits and : _ . @ -, not '
+            'starting with -; it is passed to the service manager as one argument.' % (key, json.dumps(name)))
+
+
+@pytest.mark.parametrize('name', ['redis-server', 'php8.2-fpm', 'gunicorn@shop', 'user@1000.service', 'a:b_c'])
+def test_service_names_as_init_systems_spell_them_are_accepted(name):
+    _plan.check_service_names({'services': [{'name': 'redis', 'service': name}],
+                               'templates': [{'src': 'a.j2', 'dest': '/a', 'service': name}]})
