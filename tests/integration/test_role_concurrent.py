@@ -56,9 +56,13 @@ def host():
 
 
 class Run:
-    """One controller running the role inside ``host``, optionally held after a task until resumed."""
+    """One controller running the role inside ``host``, optionally held after a task until resumed.
 
-    def __init__(self, host, directory, collections_root, variables, pause_after=None):
+    With ``inventory`` ({name: host variables}: a Fleet's), the controller runs on this machine
+    and reaches the host over SSH instead.
+    """
+
+    def __init__(self, host, directory, collections_root, variables, pause_after=None, inventory=None):
         directory.mkdir()
         self.directory = str(directory)
         vars_file = directory / 'vars.json'
@@ -67,10 +71,15 @@ class Run:
         if pause_after:
             env = {'NETSTACK_BACKLOG_PAUSE_AFTER': pause_after, 'NETSTACK_BACKLOG_PAUSE_DIR': self.directory}
         ansible_bin = controller_bin('latest')
+        if inventory is None:
+            inventory = {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}}
+            prefix = host.command([])
+        else:
+            prefix = ()
+        [self.name] = inventory
         self.process = start_playbook(
-            ansible_bin, '%s:%s' % (collections_root, dependencies_path()), 'role.yml',
-            {'localhost': {'ansible_python_interpreter': os.path.join(ansible_bin, 'python')}}, self.directory,
-            env=env, extra_args=['-e', '@%s' % vars_file], prefix=host.command([]))
+            ansible_bin, '%s:%s' % (collections_root, dependencies_path()), 'role.yml', inventory, self.directory,
+            env=env, extra_args=['-e', '@%s' % vars_file], prefix=prefix)
         self.stdout = self.stderr = None
 
     def wait_for(self, what, timeout=120):
@@ -99,7 +108,7 @@ class Run:
         return self.stdout + self.stderr
 
     def tasks(self):
-        return recorded_results(self.directory).get('localhost', [])
+        return recorded_results(self.directory).get(self.name, [])
 
     def failures(self):
         return [task['result'].get('msg', '') for task in self.tasks() if task['status'] == 'failed']

@@ -12,9 +12,17 @@ every state a kill between tasks can leave. After each kill: every managed file 
 byte-identical to before the run or to after it, never in between; every service runs; and the next
 run (which takes over the dead run's lock at once) converges and verifies, changing the host to
 exactly what an uninterrupted run leaves.
+
+Then the connection cut while a module runs on the host: over real SSH, the host's sshd killed
+while the services restart. The run fails, saying the host was unreachable; every file is whole;
+the next run starts whatever the cut left stopped and converges.
 """
 
 from __future__ import annotations
+
+import time
+
+from fleet import Fleet
 
 from test_role_concurrent import LOCK, LOCK_TASK, Run, lock_held
 from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, haproxy_listener, make_host
@@ -24,6 +32,11 @@ MANAGED = {'nginx': 'nginx', 'redis': 'redis-server', 'haproxy': 'haproxy'}
 PORTS = {'nginx': 80, 'redis': 6379, 'haproxy': 8080}
 VARIABLES = {'listener_backlog_somaxconn': 4096,
              'listener_backlog_services': [{'name': name} for name in MANAGED]}
+
+
+def wait_for_redis(host, required=True):
+    host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done; exit 1',
+             check=required)
 
 
 def files(host):
@@ -51,7 +64,7 @@ def reset(host, before):
     host.run('rm', '-f', LOCK)
     for service in MANAGED.values():
         host.run('service', service, 'restart')
-    host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done')
+    wait_for_redis(host)
 
 
 def test_a_first_run_killed_between_any_two_tasks_loses_nothing_and_the_next_run_converges(tmp_path,
@@ -61,7 +74,7 @@ def test_a_first_run_killed_between_any_two_tasks_loses_nothing_and_the_next_run
         haproxy_listener(host)
         for service in MANAGED.values():
             host.run('service', service, 'start')
-        host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done')
+        wait_for_redis(host)
         before, before_listening = files(host), listening(host)
 
         reference = Run(host, tmp_path / 'reference', collections_root, VARIABLES)
@@ -103,3 +116,46 @@ def test_a_first_run_killed_between_any_two_tasks_loses_nothing_and_the_next_run
         assert seen[0][1] == [] and seen[-1][1] == sorted(after), seen
     finally:
         host.remove()
+
+
+def restarting(host):
+    """Whether a service's init script is running in ``host`` (ps inside its PID namespace)."""
+    found = host.run('ps', '-eo', 'args=', check=False).stdout
+    return any(line.startswith(('/bin/sh /etc/init.d/', 'sh /etc/init.d/', '/etc/init.d/', 'start-stop-daemon'))
+               for line in found.splitlines())
+
+
+def test_the_connection_cut_while_services_restart_loses_nothing_and_the_next_run_converges(tmp_path,
+                                                                                         collections_root):
+    with Fleet([STOCK_SOMAXCONN], label='cut') as fleet:
+        host = fleet.hosts['host000']
+        haproxy_listener(host)
+        for service in MANAGED.values():
+            host.run('service', service, 'start')
+        wait_for_redis(host)
+        before = files(host)
+        inventory = fleet.inventory(host.python)
+        run = Run(host, tmp_path / 'cut', collections_root, VARIABLES, inventory=inventory)
+        deadline = time.monotonic() + 120
+        while not restarting(host):
+            assert run.process.poll() is None and time.monotonic() < deadline, run.finish()
+            time.sleep(0.01)
+        host.run('pkill', '-KILL', '-x', 'sshd')  # the connection's sshd -i, in the middle of the module
+        assert run.process.wait(timeout=300) != 0, run.finish()
+        assert 'UNREACHABLE' in run.finish() or 'unreachable=1' in run.finish(), run.finish()
+        now = files(host)
+        wait_for_redis(host, required=False)
+        stopped = [name for name, up in running(host).items() if not up]
+
+        again = Run(host, tmp_path / 'again', collections_root, VARIABLES, inventory=inventory)
+        assert again.process.wait(timeout=300) == 0, again.finish()
+        assert listening(host) == {'nginx': [4096, 4096], 'redis': [4096, 4096], 'haproxy': [4096]}
+        after = files(host)
+        assert [path for path, content in now.items() if content not in (before[path], after[path])] == []
+        started = [task['result'] for task in again.tasks()
+                   if task['task'].endswith('Apply the backlog to each service the way it needs')]
+        for name in stopped:  # what the cut left stopped, the next run started, saying why
+            assert any('it has no listener' in str(result) for result in started), (stopped, started)
+        if any(task['result'].get('changed') for task in again.tasks()):
+            assert any(warning.startswith('took over the run lock of') for warning in again.warnings())
+            assert not lock_held(host)
