@@ -125,8 +125,8 @@ def restarting(host):
                for line in found.splitlines())
 
 
-def test_the_connection_cut_while_services_restart_loses_nothing_and_the_next_run_converges(tmp_path,
-                                                                                         collections_root):
+def test_the_connection_cut_while_services_restart_loses_nothing_and_the_next_run_converges(
+        tmp_path, collections_root):
     with Fleet([STOCK_SOMAXCONN], label='cut') as fleet:
         host = fleet.hosts['host000']
         haproxy_listener(host)
