@@ -14,8 +14,8 @@ import time
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netstack.backlog.plugins.filter.backlog_mismatches import backlog_mismatches
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_verify as documentation
+from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
 FACTS_MODULE = 'netstack.backlog.listener_backlog_facts'
@@ -37,12 +37,6 @@ class ActionModule(ActionBase):
         listeners = facts.get('ansible_listener_backlog_listeners', []) + facts.get(
             'ansible_listener_backlog_unix_listeners', [])
         return facts, listeners
-
-    @staticmethod
-    def _listeners_of(entry, listeners):
-        pattern = re.compile(entry['process'])
-        return [listener for listener in listeners if pattern.match(listener.get('process') or '')
-                and (entry.get('unix', True) or 'path' not in listener)]
 
     def _running(self, entries):
         """The entries with a process running on the host (``ps -A -o stat= -o comm=``: Linux, the BSDs, macOS).
@@ -93,7 +87,7 @@ class ActionModule(ActionBase):
         if problems:
             # A service that runs but listens nowhere (Debian's stock haproxy.cfg has no frontend)
             # has nothing to verify: said as such, while one that is not running stays a failure.
-            quiet = [entry for entry in checked if not self._listeners_of(entry, listeners)]
+            quiet = [entry for entry in checked if not listeners_of(entry, listeners)]
             running = self._running(quiet) if quiet else []
             for entry in running:
                 warnings.append('%s runs but has no listener of its own (no process matching %s listens): its '

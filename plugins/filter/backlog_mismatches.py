@@ -56,44 +56,16 @@ _value:
   elements: str
 '''
 
-import re
-
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.parsing.convert_bool import boolean
 
-
-def _address(listener):
-    if listener.get('path'):  # a unix-domain listener
-        return listener['path']
-    address = listener.get('address', '?')
-    if ':' in address:
-        address = '[%s]' % address
-    return '%s:%s' % (address, listener.get('port', '?'))
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _listeners
 
 
 def backlog_mismatches(listeners, expected):
-    if not isinstance(listeners, list):
-        raise AnsibleFilterError('netstack.backlog.backlog_mismatches: the input must be the list '
-                                 'ansible_facts.listener_backlog_listeners, got %r' % (listeners,))
-    problems = []
-    for entry in expected:
-        try:
-            name, pattern, backlog = entry['name'], re.compile(entry['process']), int(entry['backlog'])
-        except (KeyError, TypeError, ValueError, re.error) as exc:
-            raise AnsibleFilterError('netstack.backlog.backlog_mismatches: each expected entry needs name, '
-                                     'process (a regular expression) and backlog (an integer); %r: %s'
-                                     % (entry, exc))
-        with_unix = boolean(entry.get('unix', True), strict=False)
-        mine = [item for item in listeners
-                if pattern.match(item.get('process') or '') and (with_unix or not item.get('path'))]
-        if not mine:
-            problems.append('%s: no listener of a process matching %s' % (name, entry['process']))
-            continue
-        for listener in mine:
-            if listener.get('backlog') != backlog:
-                problems.append('%s on %s: expected backlog %d, the kernel granted %s'
-                                % (name, _address(listener), backlog, listener.get('backlog')))
-    return problems
+    try:
+        return _listeners.backlog_mismatches(listeners, expected)
+    except _listeners.ListenerError as exc:
+        raise AnsibleFilterError('netstack.backlog.backlog_mismatches: %s' % exc)
 
 
 class FilterModule(object):

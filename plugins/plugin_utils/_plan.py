@@ -22,6 +22,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog
 from ansible_collections.netstack.backlog.plugins.module_utils._files import WILDCARDS
+from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
 
 INTEGER = re.compile(r'^-?[0-9]+$')
 
@@ -668,13 +669,6 @@ def plan_services(variables, facts, catalogue, limit):
 STATES = ('started', 'reloaded', 'restarted')
 
 
-def _listeners_of(entry, listeners):
-    """The listeners of a planned service: its process's, unix-domain ones only if it takes the backlog there."""
-    pattern = re.compile(entry['process'])
-    return [listener for listener in listeners
-            if pattern.match(listener.get('process') or '') and (entry['unix'] or 'path' not in listener)]
-
-
 def plan_actions(services, changed_configs, changed_templates, listeners, catalogue, family, restart=True):
     """How each service takes its backlog, and what waits for a restart the run may not do.
 
@@ -685,11 +679,9 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
     entries whose file changed.  With ``restart`` false nothing is restarted or started: those
     services are returned as ``pending``, with the reason, and a reload still happens.
     """
-    from ansible_collections.netstack.backlog.plugins.filter.backlog_mismatches import backlog_mismatches
-
     wanted = []
     for entry in services:
-        mine = _listeners_of(entry, listeners)
+        mine = listeners_of(entry, listeners)
         if entry['config'] in changed_configs:
             state = 'reloaded' if entry['apply'] == 'reload' else 'restarted'
             reason = '%s changed' % entry['config']
