@@ -19,30 +19,12 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
-INT_MAX = 2147483647
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _namespaces
 
-
-def short_id(identity):
-    """A container id as ``docker ps`` shows it: its first 12 characters."""
-    return identity[:12] if identity else identity
-
-
-def namespace_label(entry):
-    """How the report names a namespace: the machine's own, its container (and pod), its ip netns name, or its inode."""
-    if entry.get('initial'):
-        # Never a container's, whichever namespace the facts were read from.
-        return "the machine's own network namespace"
-    container = entry.get('container')
-    if container:
-        # Kubernetes' cgroupfs driver does not name the runtime: the pod is what is known.
-        runtime = container.get('runtime') or ('Kubernetes' if container.get('pod') else 'unnamed runtime')
-        label = '%s container %s' % (runtime, short_id(container.get('id')))
-        if container.get('pod'):
-            label += ' (pod %s)' % container['pod']
-        return label
-    if entry.get('name'):
-        return 'netns %s' % entry['name']
-    return 'namespace %s' % entry.get('id')
+# The namespaces' names and the largest limit, shared with namespace_fixes (plugin_utils/_namespaces.py).
+INT_MAX = _namespaces.INT_MAX
+short_id = _namespaces.short_id
+namespace_label = _namespaces.namespace_label
 
 
 def _counter(info, key):

@@ -58,88 +58,16 @@ _value:
 '''
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.netstack.backlog.plugins.filter.audit import INT_MAX, namespace_label
 
-KEY = 'net.core.somaxconn'
-
-
-def recipe(entry, limit):
-    """How to give namespace ``entry`` the value ``limit`` where it is made, by its runtime."""
-    container = entry.get('container') or {}
-    runtime = container.get('runtime')
-    setting = '%s=%d' % (KEY, limit)
-    if container.get('pod'):
-        # Kubernetes' safe set does not hold net.core.somaxconn ("Using sysctls in a Kubernetes
-        # Cluster", kubernetes.io): a pod asking for it is refused until the kubelet allows it.
-        return ('set it in the pod spec, securityContext: {sysctls: [{name: %s, value: "%d"}]}; %s is not a safe '
-                'sysctl, so each node\'s kubelet must allow it first (allowedUnsafeSysctls: ["%s"] in its '
-                'KubeletConfiguration, or --allowed-unsafe-sysctls=%s)' % (KEY, limit, KEY, KEY, KEY))
-    if runtime == 'docker':
-        return ('set it where the container is defined: docker run --sysctl %s, or sysctls: {%s: %d} for the '
-                'service in compose' % (setting, KEY, limit))
-    if runtime == 'podman':
-        return ('set it where the container is defined: podman run --sysctl %s (sysctls: in compose, Sysctl=%s '
-                'in a Quadlet .container file)' % (setting, setting))
-    if runtime == 'containerd':
-        return 'set it where the container is defined: nerdctl run --sysctl %s' % setting
-    if runtime == 'cri-o':
-        return ('set it in the pod spec, securityContext: {sysctls: [{name: %s, value: "%d"}]} (allowed by the '
-                'kubelet with allowedUnsafeSysctls)' % (KEY, limit))
-    if runtime == 'systemd-nspawn':
-        return ('set it inside the machine, "%s = %d" in a file of its /etc/sysctl.d, which its systemd-sysctl '
-                'applies at boot' % (KEY, limit))
-    if entry.get('name'):
-        return ('set it where the namespace is made: ip netns exec %s sysctl -w %s'
-                % (entry['name'], setting))
-    pids = entry.get('pids') or []
-    if pids:
-        return ('set it where the namespace is made (processes %s): nsenter -n -t %d sysctl -w %s'
-                % (' '.join(str(pid) for pid in pids[:5]), pids[0], setting))
-    return 'set it where the namespace is made (sysctl -w %s inside it)' % setting
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _namespaces
+from ansible_collections.netstack.backlog.plugins.plugin_utils._namespaces import recipe  # noqa: F401  pylint: disable=unused-import
 
 
 def namespace_fixes(namespaces, limit):
-    if namespaces is None:
-        return []
-    if not isinstance(namespaces, list):
-        raise AnsibleFilterError('netstack.backlog.namespace_fixes: the input must be the list '
-                                 'ansible_facts.listener_backlog_namespaces, got %r' % (namespaces,))
     try:
-        limit = int(limit)
-    except (TypeError, ValueError):
-        raise AnsibleFilterError('netstack.backlog.namespace_fixes: limit must be an integer, got %r' % (limit,))
-    if not 0 <= limit <= INT_MAX:
-        raise AnsibleFilterError('netstack.backlog.namespace_fixes: limit must be 0 to %d, got %d' % (INT_MAX, limit))
-    fixes = []
-    current = [entry.get('id') for entry in namespaces if entry.get('current')]
-    for entry in namespaces:
-        own = entry.get('listener_backlog')
-        if entry.get('current') or entry.get('error') or own is None or own >= limit:
-            continue
-        label = namespace_label(entry)
-        if entry.get('initial'):
-            # Ansible runs in another namespace (a pod, ip netns exec): "this host" is that one, and
-            # the machine's own is no container to fix from there, nor to set live.
-            message = ('%s (%s) has %s %d, below the %d set here, in network namespace %s where this run works: '
-                       'the machine keeps its own value. To tune the machine, run the role in its own network '
-                       'namespace.' % (label, entry.get('id'), KEY, own, limit, current[0] if current else 'unknown'))
-        else:
-            how = recipe(entry, limit)
-            # A namespace of no container and no name is known by its inode alone: named once.
-            named = ('%s (network namespace %s)' % (label, entry.get('id'))
-                     if entry.get('container') or entry.get('name') else 'network namespace %s' % entry.get('id'))
-            message = ('%s has %s %d, below the %d set on this host: a container keeps the value its network '
-                       'namespace was made with, so its listeners get at most %d. %s.'
-                       % (named, KEY, own, limit, own, how[:1].upper() + how[1:]))
-        fixes.append({
-            'id': entry.get('id'),
-            'label': label,
-            'limit': own,
-            'runtime': (entry.get('container') or {}).get('runtime'),
-            'initial': bool(entry.get('initial')),
-            'message': message,
-        })
-    return fixes
+        return _namespaces.namespace_fixes(namespaces, limit)
+    except _namespaces.NamespaceError as exc:
+        raise AnsibleFilterError('netstack.backlog.namespace_fixes: %s' % exc)
 
 
 class FilterModule(object):

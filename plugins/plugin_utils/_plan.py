@@ -23,6 +23,7 @@ from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog
 from ansible_collections.netstack.backlog.plugins.module_utils._files import WILDCARDS
 from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
+from ansible_collections.netstack.backlog.plugins.plugin_utils._namespaces import namespace_fixes
 
 INTEGER = re.compile(r'^-?[0-9]+$')
 
@@ -242,8 +243,6 @@ def work(variables, facts, tuning, services=None):
     ``tuning``: plan_tuning's answer.  Namespaces: only those below the limit set are warned about
     or raised (namespace_fixes); templates are always rendered (their result is only known by rendering).
     """
-    from ansible_collections.netstack.backlog.plugins.filter.namespace_fixes import namespace_fixes
-
     low = []
     if tuning['tune'] and variables.get('namespaces', 'warn') != 'ignore' and facts.get('listener_backlog_namespaces'):
         low = namespace_fixes(facts['listener_backlog_namespaces'], _integer(variables.get('somaxconn')))
