@@ -30,7 +30,7 @@ import time
 import pytest
 
 from netns import controller_bin, dependencies_path, recorded_results, start_playbook
-from test_role_services import SERVICES, granted, make_host, STOCK_SOMAXCONN
+from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, redis_host
 
 REDIS = SERVICES['redis']
 SYSCTL_FILE = '/etc/sysctl.d/90-listener-backlog.conf'
@@ -48,9 +48,7 @@ def wishes(limit, **more):
 
 @pytest.fixture
 def host():
-    made = make_host('lock', STOCK_SOMAXCONN)
-    made.run('service', 'redis-server', 'start')
-    made.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done')
+    made = redis_host('lock')
     yield made
     made.remove()
 

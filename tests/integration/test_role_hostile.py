@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_role_services import SERVICES, STOCK_SOMAXCONN, failure_message, granted, make_host, role_runner
+from test_role_services import SERVICES, STOCK_SOMAXCONN, failure_message, granted, redis_host, role_runner
 
 PROBE = '/var/tmp/nbt-hostile-probe'  # /var is the host's own (the machine's /tmp is shared)
 INJECT = '$(touch %s)' % PROBE
@@ -25,9 +25,7 @@ REDIS = SERVICES['redis']
 
 @pytest.fixture(scope='module')
 def host():
-    made = make_host('hostile', STOCK_SOMAXCONN)
-    made.run('service', 'redis-server', 'start')
-    made.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done')
+    made = redis_host('hostile')
     yield made
     made.remove()
 

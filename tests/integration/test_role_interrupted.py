@@ -25,18 +25,13 @@ import time
 from fleet import Fleet
 
 from test_role_concurrent import LOCK, LOCK_TASK, Run, lock_held
-from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, haproxy_listener, make_host
+from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, haproxy_listener, make_host, wait_for_redis
 
 SYSCTL_FILE = '/etc/sysctl.d/90-listener-backlog.conf'
 MANAGED = {'nginx': 'nginx', 'redis': 'redis-server', 'haproxy': 'haproxy'}
 PORTS = {'nginx': 80, 'redis': 6379, 'haproxy': 8080}
 VARIABLES = {'listener_backlog_somaxconn': 4096,
              'listener_backlog_services': [{'name': name} for name in MANAGED]}
-
-
-def wait_for_redis(host, required=True):
-    host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done; exit 1',
-             check=required)
 
 
 def files(host):

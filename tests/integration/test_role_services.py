@@ -93,6 +93,20 @@ def make_host(label, somaxconn, release='debian12'):
     return NamespaceHost(label, somaxconn) if release == 'debian12' else RootHost(label, somaxconn, release)
 
 
+def wait_for_redis(host, required=True):
+    """Until Redis listens (it forks before it binds), at most 5 s; ``required``: fail if it does not."""
+    host.run('sh', '-c', 'for i in $(seq 50); do ss -ltnH "sport = :6379" | grep -q . && exit 0; sleep 0.1; done; exit 1',
+             check=required)
+
+
+def redis_host(label):
+    """A simulated host at the stock limit with Redis running."""
+    made = make_host(label, STOCK_SOMAXCONN)
+    made.run('service', 'redis-server', 'start')
+    wait_for_redis(made)
+    return made
+
+
 @pytest.fixture
 def host(request):
     """A simulated host of Debian 12 (this machine's release), or of the release given by indirect parametrization."""
