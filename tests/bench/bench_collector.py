@@ -106,6 +106,22 @@ def cpu_ns(pid):
     return total
 
 
+# The rows' labels, declared here and used by the functions that measure them (report.declared_rows).
+ONE_NAMESPACE_LABELS = [
+    'textfile collector run, 1 namespace of 100 listeners, CPU / node_exporter CPU for one scrape of the same '
+    'host (default collectors)',
+    'textfile collector run, 1 namespace of 100 listeners, wall / one node_exporter scrape, wall',
+    'textfile collector run, wall / node_exporter scrape, its collectors\' own durations summed',
+    'textfile collector run, 1 namespace of 100 listeners, CPU / a shell collector (ss, awk) of that namespace '
+    'alone, CPU']
+MANY_NAMESPACES_LABEL = ('textfile collector run over %d namespaces of %d listeners, CPU / the %.1f s target'
+                         % (bench_facts.NAMESPACE_COUNT, bench_facts.LISTENERS_PER_NAMESPACE, CPU_TARGET))
+
+
+def row_labels():
+    return ONE_NAMESPACE_LABELS + [MANY_NAMESPACES_LABEL]
+
+
 def one_namespace_rows(script):
     """Collector run against one node_exporter scrape, 1 namespace of 100 listeners."""
     host = NamespaceHost('bcol')
@@ -147,16 +163,9 @@ def one_namespace_rows(script):
                 process.wait()
         host.remove()
     median = statistics.median
-    return [
-        ('textfile collector run, 1 namespace of 100 listeners, CPU / node_exporter CPU for one scrape of the same '
-         'host (default collectors)', median(collector_cpu), median(scrape_cpu)),
-        ('textfile collector run, 1 namespace of 100 listeners, wall / one node_exporter scrape, wall',
-         median(collector_wall), median(scrape_wall)),
-        ('textfile collector run, wall / node_exporter scrape, its collectors\' own durations summed',
-         median(collector_wall), median(scrape_reported)),
-        ('textfile collector run, 1 namespace of 100 listeners, CPU / a shell collector (ss, awk) of that namespace '
-         'alone, CPU', median(collector_cpu), median(shell_cpu)),
-    ]
+    measured = [(collector_cpu, scrape_cpu), (collector_wall, scrape_wall), (collector_wall, scrape_reported),
+                (collector_cpu, shell_cpu)]
+    return [(label, median(value), median(baseline)) for label, (value, baseline) in zip(ONE_NAMESPACE_LABELS, measured)]
 
 
 def many_namespaces_row(script):
@@ -175,9 +184,7 @@ def many_namespaces_row(script):
             opener.wait()
         for namespace in namespaces:
             namespace.remove()
-    return [('textfile collector run over %d namespaces of %d listeners, CPU / the %.1f s target'
-             % (bench_facts.NAMESPACE_COUNT, bench_facts.LISTENERS_PER_NAMESPACE, CPU_TARGET),
-             statistics.median(times), CPU_TARGET)]
+    return [(MANY_NAMESPACES_LABEL, statistics.median(times), CPU_TARGET)]
 
 
 def main():

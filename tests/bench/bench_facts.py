@@ -156,6 +156,36 @@ def build_payload(env, remote_tmp, module, args=''):
     return glob.glob(os.path.join(created.pop(), 'AnsiballZ_*.py'))[0]
 
 
+# The rows' labels, declared here and used by the functions that measure them, so that
+# report.declared_rows() lists what `make bench` writes without running it (tests/unit checks
+# docs/benchmarks.md against it).
+MODULE_LABELS = ['module time: listener_backlog_facts / ping (payloads, Python %d.%d)' % sys.version_info[:2],
+                 'task time: `ansible localhost -m` fact module / ping']
+
+
+def listeners_label(count):
+    return 'listeners=true with %d sockets / without (module time)' % count
+
+
+def namespaces_labels():
+    return ['%s over %d namespaces of %d listeners each / listeners=true alone (module time)'
+            % (args.replace('listeners=true ', '', 1), NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE)
+            for args in NAMESPACE_ARGS]
+
+
+def end_to_end_labels():
+    label = '%d×%d' % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE)
+    return (['%s over %s, whole ansible command / listeners=true alone' % (args.replace('listeners=true ', '', 1), label)
+             for args in NAMESPACE_ARGS]
+            + ['role run that tunes%s over %s, namespaces read / ignored' % (what, label)
+               for what in ('', ' and manages Redis')])
+
+
+def row_labels():
+    """The labels of main() + namespaces_end_to_end_rows(), in that order."""
+    return MODULE_LABELS + [listeners_label(count) for count in SOCKET_COUNTS] + namespaces_labels() + end_to_end_labels()
+
+
 def main():
     work = tempfile.mkdtemp(prefix='nb-bench-')
     remote_tmp = os.path.join(work, 'remote')
@@ -169,8 +199,7 @@ def main():
         python = sys.executable
 
         ping_time, facts_time = alternate([[python, ping], [python, facts]], PAIRS)
-        rows.append(('module time: listener_backlog_facts / ping (payloads, Python %d.%d)'
-                     % sys.version_info[:2], facts_time, ping_time))
+        rows.append((MODULE_LABELS[0], facts_time, ping_time))
 
         adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-e',
                  'ansible_python_interpreter=%s' % python, '-m']
@@ -178,7 +207,7 @@ def main():
         ping_task, facts_task = alternate([adhoc + ['ansible.builtin.ping'],
                                            adhoc + ['netstack.backlog.listener_backlog_facts']],
                                           max(5, PAIRS // 3), env_quiet)
-        rows.append(('task time: `ansible localhost -m` fact module / ping', facts_task, ping_task))
+        rows.append((MODULE_LABELS[1], facts_task, ping_task))
 
         for count in SOCKET_COUNTS:
             namespace = Namespace('bench', 4096)
@@ -188,8 +217,7 @@ def main():
                 assert opener.stdout.readline().strip() == 'ready'
                 inside = ['ip', 'netns', 'exec', namespace.name, python]
                 plain, with_listeners = alternate([inside + [facts], inside + [listeners]], max(5, PAIRS // 3))
-                rows.append(('listeners=true with %d sockets / without (module time)' % count,
-                             with_listeners, plain))
+                rows.append((listeners_label(count), with_listeners, plain))
             finally:
                 opener.stdin.close()
                 opener.wait()
@@ -229,9 +257,7 @@ def namespaces_rows(python, listeners, *namespaced):
             opener.wait()
         for namespace in made + [home]:
             namespace.remove()
-    return [('%s over %d namespaces of %d listeners each / listeners=true alone (module time)'
-             % (args.replace('listeners=true ', '', 1), NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE), median, medians[0])
-            for args, median in zip(NAMESPACE_ARGS, medians[1:])]
+    return [(label, median, medians[0]) for label, median in zip(namespaces_labels(), medians[1:])]
 
 
 # Makes NAMESPACE_COUNT `ip netns` namespaces inside a simulated host, each with lo up and
@@ -318,24 +344,23 @@ def namespaces_end_to_end_rows(pairs=None):
     role = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e',
             'ansible_python_interpreter=%s' % python, ROLE_PLAYBOOK, '-e']
     ignore = ['-e', 'listener_backlog_namespaces=ignore']
-    label = '%d×%d' % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE)
+    labels = iter(end_to_end_labels())
     rows = []
     host = NamespacesHost(128, ROLE_SOMAXCONN)
     try:
         medians = alternate([host.command(adhoc + ['listeners=true'])]
                             + [host.command(adhoc + [args]) for args in NAMESPACE_ARGS], pairs, env)
-        for args, median in zip(NAMESPACE_ARGS, medians[1:]):
-            rows.append(('%s over %s, whole ansible command / listeners=true alone'
-                         % (args.replace('listeners=true ', '', 1), label), median, medians[0]))
-        for what, variables in (('', {'listener_backlog_somaxconn': ROLE_SOMAXCONN}),
-                                (' and manages Redis', {'listener_backlog_somaxconn': ROLE_SOMAXCONN,
+        for median in medians[1:]:
+            rows.append((next(labels), median, medians[0]))
+        for variables in (({'listener_backlog_somaxconn': ROLE_SOMAXCONN}),
+                                ({'listener_backlog_somaxconn': ROLE_SOMAXCONN,
                                                         'listener_backlog_services': [{'name': 'redis'}]})):
             if variables.get('listener_backlog_services'):
                 host.run('service', 'redis-server', 'start')
             run = host.command(role + [json.dumps(variables)])
             subprocess.run(run, env=env, check=True, stdout=subprocess.DEVNULL)  # the first run changes things
             read, ignored = alternate([run, run + ignore], pairs, env)
-            rows.append(('role run that tunes%s over %s, namespaces read / ignored' % (what, label), read, ignored))
+            rows.append((next(labels), read, ignored))
     finally:
         host.remove()
         shutil.rmtree(work, ignore_errors=True)
@@ -434,10 +459,13 @@ def controller_table(steps, sizes):
     return lines
 
 
+def controller_title():
+    return '## Where namespaces=true spends its time on the controller (%d×%d)' % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE)
+
+
 def controller_markdown(steps, sizes):
     """docs/benchmarks.md's section on where namespaces=true spends its time on the controller."""
-    intro = ['', '## Where namespaces=true spends its time on the controller (%d×%d)'
-             % (NAMESPACE_COUNT, LISTENERS_PER_NAMESPACE), '',
+    intro = ['', controller_title(), '',
              "ansible-core's steps on the fact module's result, each timed in one process on the controller, median "
              'of %d rounds (`python tests/bench/bench_facts.py controller` gives this table alone):' % CONTROLLER_ROUNDS,
              '']

@@ -62,6 +62,28 @@ def burst_counts():
     return stock, tuned
 
 
+# What `make bench` writes, declared without running it: the main table's rows in the order
+# main() measures them, the round-trip table's rows, and the sections every run writes.
+# main() refuses to write a page that differs; tests/unit/test_docs_current.py holds
+# docs/benchmarks.md to it, so a row added to a bench is a stale page until `make bench` runs.
+PHASES_TITLE = '## Where listeners=true spends its time (%d sockets)' % bench_facts.SOCKET_COUNTS[-1]
+TRIPS_TITLE = '## Module round trips per host of the role'
+BURST_TITLE = '## Burst'
+
+
+def declared_rows():
+    return (bench_facts.row_labels() + [label for size in bench_fleet.SIZES for label in bench_fleet.fleet_labels(size)]
+            + bench_collector.row_labels() + bench_fleet.converged_labels())
+
+
+def declared_trips():
+    return bench_fleet.round_trip_labels()
+
+
+def declared_sections():
+    return [PHASES_TITLE, bench_facts.controller_title(), TRIPS_TITLE, BURST_TITLE]
+
+
 def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=None):
     lines = ['# Benchmarks', '',
              'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
@@ -74,7 +96,7 @@ def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=N
         ratio, difference_ms = value / baseline, (value - baseline) * 1000
         lines.append('| %s | %.4f | %.4f | %.3f | %+.1f |' % (name, value, baseline, ratio, difference_ms))
     if phases:
-        lines += ['', '## Where listeners=true spends its time (%d sockets)' % bench_facts.SOCKET_COUNTS[-1], '',
+        lines += ['', PHASES_TITLE, '',
                   'Each step timed in one process inside the namespace, median of %d rounds:' % bench_facts.PHASE_ROUNDS,
                   '', '| step | median (ms) |', '|---|---:|']
         lines += ['| %s | %.1f |' % (phase, seconds * 1000) for phase, seconds in phases]
@@ -92,13 +114,13 @@ def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=N
     if controller:
         lines += bench_facts.controller_markdown(*controller)
     if trips:
-        lines += ['', '## Module round trips per host of the role', '',
+        lines += ['', TRIPS_TITLE, '',
                   'Counted by a callback (tests/bench/callback_plugins/round_trips.py) on one host over SSH: every '
                   'module run, each loop item counted; tasks that run on the controller only (the planner, warnings, '
                   'set_fact) and skipped ones are not round trips.', '',
                   '| run | round trips |', '|---|---:|']
         lines += ['| %s | %d |' % (label, count) for label, count in trips]
-    lines += ['', '## Burst', '',
+    lines += ['', BURST_TITLE, '',
               'A burst of %d connections from loopback to a real Redis in a network namespace:' % BURST, '',
               '| kernel limit, Redis backlog | TcpExt ListenOverflows added by the burst |', '|---|---:|',
               '| 128 (stock), 128 | %d |' % burst[0], '| 4096 (after the role), 4096 | %d |' % burst[1], '',
@@ -124,11 +146,21 @@ def plot(rows, path):
     figure.savefig(path, dpi=110)
 
 
+def command():
+    """`make bench` with the BENCH_* settings this run was given, so the page says how it was made."""
+    settings = ['%s=%s' % (name, value) for name, value in sorted(os.environ.items()) if name.startswith('BENCH_')]
+    return ' '.join(settings + ['make bench'])
+
+
 def main():
     rows = bench_facts.main() + bench_facts.namespaces_end_to_end_rows() + bench_fleet.main() + bench_collector.main()
     work = tempfile.mkdtemp(prefix='nb-bench-role-')
     rows += bench_fleet.converged_rows(work)
     trips = bench_fleet.round_trips(work)
+    for what, measured, declared in (('rows', [row[0] for row in rows], declared_rows()),
+                                     ('round trips', [trip[0] for trip in trips], declared_trips())):
+        if measured != declared:
+            raise RuntimeError('the bench measured other %s than report.py declares:\n%s\n%s' % (what, measured, declared))
     phases = bench_facts.listener_phases()
     controller = bench_facts.controller_steps()
     against = ()
@@ -137,7 +169,7 @@ def main():
     burst = burst_counts()
     docs = os.path.join(ROOT, 'docs')
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
-        handle.write(markdown(rows, burst, 'make bench', phases, trips, against, controller))
+        handle.write(markdown(rows, burst, command(), phases, trips, against, controller))
     plot(rows, os.path.join(docs, 'benchmarks.png'))
     bench_facts.print_table(rows)
     for phase, seconds in phases:
