@@ -352,9 +352,8 @@ def namespaces_end_to_end_rows(pairs=None):
                             + [host.command(adhoc + [args]) for args in NAMESPACE_ARGS], pairs, env)
         for median in medians[1:]:
             rows.append((next(labels), median, medians[0]))
-        for variables in (({'listener_backlog_somaxconn': ROLE_SOMAXCONN}),
-                                ({'listener_backlog_somaxconn': ROLE_SOMAXCONN,
-                                                        'listener_backlog_services': [{'name': 'redis'}]})):
+        for variables in ({'listener_backlog_somaxconn': ROLE_SOMAXCONN},
+                          {'listener_backlog_somaxconn': ROLE_SOMAXCONN, 'listener_backlog_services': [{'name': 'redis'}]}):
             if variables.get('listener_backlog_services'):
                 host.run('service', 'redis-server', 'start')
             run = host.command(role + [json.dumps(variables)])
