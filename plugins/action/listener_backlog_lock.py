@@ -35,11 +35,15 @@ def _read(path):
 
 
 def start_time(pid):
-    """The process's start, in clock ticks after boot (proc(5) field 22), or None without /proc."""
+    """The process's start, in clock ticks after boot (proc(5) field 22); None where it does not run: gone,
+    a zombie its parent has not reaped yet (a killed run's ansible-playbook), or no /proc."""
     text = _read('/proc/%d/stat' % pid)
     if text is None:
         return None
-    return text.rsplit(')', 1)[1].split()[19]
+    fields = text.rsplit(')', 1)[1].split()
+    if fields[0] in ('Z', 'X'):
+        return None
+    return fields[19]
 
 
 def kernel():

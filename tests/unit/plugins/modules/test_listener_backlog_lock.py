@@ -243,3 +243,17 @@ def test_a_holder_of_another_controller_or_kernel_is_left_to_its_lease(change):
     if change == 'unknown kernel':
         here = dict(here, kernel=None)
     assert not lock_action.dead({'id': holder_id}, here)
+
+
+def test_a_holder_that_is_a_zombie_not_yet_reaped_is_dead():
+    """A killed run's ansible-playbook stays a zombie until its new parent reaps it: /proc still lists it."""
+    process = subprocess.Popen(['sleep', '0.3'])
+    holder = lock_action.owner(process.pid)
+    here = lock_action.owner(os.getpid())
+    assert not lock_action.dead(holder, here)
+    deadline = time.monotonic() + 10
+    while open('/proc/%d/stat' % process.pid).read().rsplit(')', 1)[1].split()[0] != 'Z':
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert lock_action.dead(holder, here)  # exited, not reaped (nobody waited yet)
+    process.wait()
