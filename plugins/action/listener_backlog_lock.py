@@ -81,8 +81,8 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(('state', 'path', 'wait', 'lease', 'unchanged'))
     ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION, leave_out=('owner', 'take_over'))
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
     def _lock(self, task_vars, **args):
         return self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)

@@ -25,8 +25,8 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(('expected', 'pending', 'timeout'))
     ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
     def _read(self, task_vars):
         result = self._execute_module(module_name=FACTS_MODULE, task_vars=task_vars, module_args={

@@ -19,8 +19,8 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
-    _VALID_ARGS = frozenset(('msg',))
     ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
