@@ -77,3 +77,36 @@ def test_the_readme_names_every_release_the_platform_table_marks_as_run():
     named = re.sub(r'\s+', ' ', sentence.group(1))
     for release in run:
         assert release.split(' (')[0] in named, (release, named)
+
+
+def table_after(lines, header):
+    """The first column of the Markdown table whose header line starts with ``header``."""
+    start = next(index for index, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith('|'):
+            break
+        rows.append(line.split(' | ')[0][2:])
+    return rows
+
+
+def test_the_benchmarks_page_holds_every_row_the_bench_measures_today():
+    """docs/benchmarks.md is written by `make bench` (tests/bench/report.py); a row added to, renamed
+    in or removed from a bench without running it again leaves the page stale, and fails here."""
+    import sys  # pylint: disable=import-outside-toplevel
+    saved = list(sys.path)  # report.py puts tests/integration and build/collections first
+    sys.path.insert(0, os.path.join(ROOT, 'tests', 'bench'))
+    try:
+        import report  # pylint: disable=import-outside-toplevel
+    finally:
+        sys.path[:] = saved
+    lines = read('docs/benchmarks.md').splitlines()
+    python = re.compile(r'Python \d+\.\d+')
+
+    def same_python(labels):
+        return [python.sub('Python X.Y', label) for label in labels]
+
+    assert same_python(table_after(lines, '| measurement |')) == same_python(report.declared_rows())
+    assert table_after(lines, '| run | round trips |') == report.declared_trips()
+    assert [title for title in report.declared_sections() if title not in lines] == []
+    assert re.search(r'^Produced by `(BENCH_\w+=\S+ )*make bench` ', read('docs/benchmarks.md'), re.M)
