@@ -16,9 +16,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_verify as documentation
 from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
+from ansible_collections.netstack.backlog.plugins.plugin_utils._read import read_host
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
-
-FACTS_MODULE = 'netstack.backlog.listener_backlog_facts'
 
 
 class ActionModule(ActionBase):
@@ -29,14 +28,12 @@ class ActionModule(ActionBase):
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
     def _read(self, task_vars):
-        result = self._execute_module(module_name=FACTS_MODULE, task_vars=task_vars, module_args={
-            'listeners': True, 'unix_listeners': True, 'skip_unsupported': True})
+        result, facts = read_host(self, task_vars, {'listeners': True, 'unix_listeners': True,
+                                                    'skip_unsupported': True})
         if result.get('failed'):
             raise AnsibleActionFail('reading the listeners failed: %s' % result.get('msg'))
-        facts = result.get('ansible_facts', {})
-        listeners = facts.get('ansible_listener_backlog_listeners', []) + facts.get(
-            'ansible_listener_backlog_unix_listeners', [])
-        return facts, listeners
+        listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
+        return result['ansible_facts'], listeners
 
     def _running(self, entries):
         """The entries with a process running on the host (``ps -A -o stat= -o comm=``: Linux, the BSDs, macOS).

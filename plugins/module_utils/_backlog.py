@@ -263,6 +263,20 @@ def clamp_to_kernel(raw, ceiling=None, minimum=None):
     return value, value != raw
 
 
+def limit_after(system, release, raw, minimum=None):
+    """The maximum a listen() gets once the knob is set to ``raw``, as the fact module will read it.
+
+    The same clamps as the readers apply: Linux's 16-bit queue limit before 4.1, each other
+    platform's ``ceiling``, and a minimum that wins over the maximum (OpenBSD's kern.sominconn,
+    read with the facts and unchanged by tuning).
+    """
+    if system == 'Linux':
+        return clamp_to_kernel(raw, linux_width_ceiling(release))[0]
+    platform = PLATFORMS.get(system, {})
+    wins = platform.get('minimum_wins', True)
+    return max(clamp_to_kernel(raw, platform.get('ceiling'), minimum if wins else None)[0], 0)
+
+
 # How each kernel turns listen(requested) into the queue limit it stores, for
 # effective_backlog(system=...): the ``listen_rule`` of each PLATFORMS entry, plus Linux
 # and Windows, which have readers of their own.  Keys are ``listener_backlog_info.system``

@@ -16,46 +16,43 @@ author:
 description:
   - The planner of the role C(netstack.backlog.listener_backlog); the role calls it, and it is not meant to be
     called on its own (its options follow the role's needs and may change in a minor release).
-  - It checks the role's variables against what M(netstack.backlog.listener_backlog_facts) reported (with
-    O(netstack.backlog.listener_backlog_facts#module:tuning)) and decides every change - which sysctl lines to
-    write, which live values to set, which service gets which backlog in which file and how it is applied - so the
-    role runs a module on the host only where something may change.
-  - A bad variable fails here, naming the variable, its value and what is accepted, before anything changes.
-  - This is an action plugin that runs on the controller; nothing runs on the host.
+  - Stage C(plan) reads the host once - it runs M(netstack.backlog.listener_backlog_read), the facts with the
+    services' config files and what tuning involves - and decides every change from that read - which sysctl lines
+    to write, which live values to set, the limit the kernel grants after tuning, which service gets which backlog
+    in which file, and whether anything is to do at all - so the role runs a module on the host only where something
+    may change.
+  - A bad variable fails in stage C(plan), naming the variable, its value and what is accepted, before anything
+    changes.
+  - This is an action plugin that runs on the controller; in stage C(plan) it runs the fact module on the host, in
+    the others nothing runs there.
 options:
   stage:
     description:
-      - C(files) says which config files (with the lines to look for) the fact module should read, before anything
-        is known of the host; C(check) checks every variable against the facts and plans the tuning; C(services)
-        plans each service with the kernel limit after tuning, and whether its edit may change its file;
-        C(actions) decides how each service takes its backlog (restart, reload, start) from the edits' results;
-        C(expected) says what each service should have under the host's current limit (the audit playbook).
+      - C(plan) reads the host and plans the run; C(actions) decides, after the edits, how each service takes its
+        backlog (restart, reload, start) from what the edits changed; C(expected) says what each service should have
+        under the host's current limit (the audit playbook, after the facts are gathered).
     type: str
     required: true
-    choices: [files, check, services, actions, expected]
+    choices: [plan, actions, expected]
   variables:
     description: The role's variables, without their C(listener_backlog_) prefix.
     type: dict
     required: true
   template_paths:
-    description: Where the role's template task looks for a template's C(src) (stage C(check) checks each is there).
+    description: Where the role's template task looks for a template's C(src) (stage C(plan) checks each is there).
     type: list
     elements: str
-  limit:
-    description: The kernel limit the services are planned with (stage C(services)).
-    type: int
   services:
-    description: The services' plan, as stage C(services) returned it (stage C(actions)).
+    description: The services' plan, as stage C(plan) returned it (stage C(actions)).
     type: list
     elements: dict
-  changed_configs:
-    description: The config files the edits changed (stage C(actions)).
-    type: list
-    elements: str
-  changed_templates:
-    description: The C(listener_backlog_templates) entries whose file changed (stage C(actions)).
+  edits:
+    description: The registered results of the role's edit tasks (stage C(actions)); a changed one names its config.
     type: list
     elements: dict
+  templates:
+    description: The registered result of the role's template task (stage C(actions)).
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -73,9 +70,9 @@ seealso:
 
 EXAMPLES = r'''
 # The role's own use; see roles/listener_backlog/tasks/main.yml.
-- name: Check every input and plan the tuning
+- name: Read the host once, check every input and plan every change
   netstack.backlog.listener_backlog_plan:
-    stage: check
+    stage: plan
     variables:
       somaxconn: 4096
       services: []
@@ -85,27 +82,35 @@ EXAMPLES = r'''
 RETURN = r'''
 tuning:
   description:
-    - Stage C(check) - whether to tune (C(tune)), whether the knob is read-only (C(readonly)), the sysctl C(file),
-      the C(limit) the services are planned with in check mode, and per knob (C(sysctls)) its C(key), C(value),
-      C(line), and whether the file (C(write_file)) and the running kernel (C(set_live)) need it.
-  returned: stage check
+    - Stage C(plan) - whether to tune (C(tune)), whether the knob is read-only (C(readonly)), the sysctl C(file),
+      the C(limit) the kernel grants after tuning (the services are planned with it), and per knob (C(sysctls)) its
+      C(key), C(value), C(line), and whether the file (C(write_file)) and the running kernel (C(set_live)) need it.
+  returned: stage plan
+  type: dict
+services:
+  description: Stage C(plan) - per service its config, edit, validator, backlog, service name and how to apply it.
+  returned: stage plan
+  type: list
+  elements: dict
+namespaces:
+  description: Stage C(plan) - the network namespaces below the limit set, each with how its runtime sets it.
+  returned: stage plan
+  type: list
+  elements: dict
+exporter:
+  description: Stage C(plan) - the textfile collector's plan, or null when the role leaves it alone.
+  returned: stage plan
+  type: dict
+unchanged:
+  description: Stage C(plan) - what the plan was made on, for M(netstack.backlog.listener_backlog_lock) to read again.
+  returned: stage plan
   type: dict
 work:
   description:
-    - Stage C(check) - which parts of the role have anything to do (C(local_fact), C(tune), C(namespaces),
-      C(services)) and whether any has (C(any)); the role runs nothing more on a host where none has.
-  returned: stage check
+    - Stage C(plan) - which parts of the role have anything to do (C(local_fact), C(tune), C(namespaces),
+      C(services), C(exporter)) and whether any has (C(any)); the role runs nothing more on a host where none has.
+  returned: stage plan
   type: dict
-files:
-  description: Stage C(files) - the files, each with C(path) and C(patterns), for the fact module's C(files) option.
-  returned: stage files
-  type: list
-  elements: dict
-services:
-  description: Stage C(services) - per service its config, edit, validator, backlog, service name and how to apply it.
-  returned: stage services
-  type: list
-  elements: dict
 apply:
   description: Stage C(actions) - per init service the C(state) to put it in, the catalogue C(names), the C(reason).
   returned: stage actions
@@ -122,7 +127,10 @@ expected:
   type: list
   elements: dict
 ansible_facts:
-  description: Stage C(actions) - C(listener_backlog_restart_required), the services that wait for a restart.
-  returned: stage actions
+  description:
+    - Stage C(plan) - the facts of M(netstack.backlog.listener_backlog_facts) as read, and
+      C(listener_backlog_restart_required) (empty) when the services have nothing to do.
+    - Stage C(actions) - C(listener_backlog_restart_required), the services that wait for a restart.
+  returned: stages plan and actions
   type: dict
 '''

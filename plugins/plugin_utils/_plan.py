@@ -20,7 +20,7 @@ import re
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
-from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog, limit_after
 from ansible_collections.netstack.backlog.plugins.module_utils._files import WILDCARDS
 from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
 from ansible_collections.netstack.backlog.plugins.plugin_utils._namespaces import namespace_fixes
@@ -164,7 +164,7 @@ def check_link(path, link, variable):
             'you mean.' % (variable, path, link, directory, variable))
 
 
-def plan_tuning(variables, facts, check_mode=False):
+def plan_tuning(variables, facts):
     """Check the tuning variables against the host and plan the sysctl changes.
 
     ``variables``: the role's variables (listener_backlog_ prefix dropped).  ``facts``: the
@@ -232,54 +232,58 @@ def plan_tuning(variables, facts, check_mode=False):
             'set_live': live != value,
         })
     plan['warnings'].extend(boot_warnings(state, [key for key, dummy in wanted], tuning))
-    if check_mode and somaxconn is not None:
-        plan['limit'] = _integer(somaxconn)
+    if somaxconn is not None:
+        # The limit the services are planned with: what the kernel grants once it is set, in the
+        # one plan of the run (check mode or not); the role reads it back after setting it.
+        plan['limit'] = limit_after(system, state.get('release'), _integer(somaxconn), info.get('minimum'))
     return plan
 
 
-def work(variables, facts, tuning, services=None):
+def low_namespaces(variables, facts, tuning):
+    """The network namespaces below the limit set, each with how its runtime sets it (namespace_fixes).
+
+    Only where the run tunes and is not told to ignore them; the fact module read them
+    (``namespaces_below``) in the run's one read.
+    """
+    if not tuning['tune'] or variables.get('namespaces', 'warn') == 'ignore':
+        return []
+    return namespace_fixes(facts.get('listener_backlog_namespaces') or [], _integer(variables.get('somaxconn')))
+
+
+def work(variables, tuning, namespaces, services):
     """Which parts of the role have anything to do on this host: a run where none has runs nothing more.
 
-    ``tuning``: plan_tuning's answer.  Namespaces: only those below the limit set are warned about
-    or raised (namespace_fixes); templates are always rendered (their result is only known by rendering).
+    ``tuning``: plan_tuning's answer; ``namespaces``: low_namespaces'; ``services``: services_work's.
     """
-    low = []
-    if tuning['tune'] and variables.get('namespaces', 'warn') != 'ignore' and facts.get('listener_backlog_namespaces'):
-        low = namespace_fixes(facts['listener_backlog_namespaces'], _integer(variables.get('somaxconn')))
     parts = {
         'local_fact': variables.get('local_fact') in ('present', 'absent'),
         'tune': any(entry['write_file'] or entry['set_live'] for entry in tuning['sysctls']),
-        'namespaces': bool(low),
-        # services_work's answer; without it, any service or template is work (never too little).
-        'services': bool(variables.get('services') or variables.get('templates')) if services is None else services,
+        'namespaces': bool(namespaces),
+        'services': services,
     }
     parts['any'] = any(parts.values())
     return parts
 
 
-def services_work(variables, facts, catalogue, tuning):
-    """(whether the services part has anything to do, the warnings its plan gives when it has not).
+def services_work(variables, facts, catalogue, planned):
+    """Whether the services part has anything to do, from the services' plan (plan_services).
 
-    Templates are always rendered. Where the kernel's live limit changes, the services are planned
-    after it (services.yml). Otherwise they are planned here, on the same read, as services.yml
-    would: nothing to edit, restart, start or reload, and none waiting for a restart, is nothing to
-    do, so a converged run takes no lock and runs nothing more on the host.
+    Templates are always rendered (what they give is only known by rendering them). Otherwise
+    nothing to edit, restart, start or reload, and none waiting for a restart, is nothing to do,
+    so a converged run takes no lock and runs nothing more on the host. The plan is made with the
+    limit after tuning: where tuning changes it, the listeners read have the old backlog and are
+    restarted.
     """
     if variables.get('templates'):
-        return True, []
-    if not variables.get('services'):
-        return False, []
-    if any(entry['set_live'] for entry in tuning['sysctls']):
-        return True, []
-    planned = plan_services(variables, facts, catalogue, facts['listener_backlog'])
-    if any(entry['edit_needed'] for entry in planned['services']):
-        return True, []
+        return True
+    if not planned:
+        return False
+    if any(entry['edit_needed'] for entry in planned):
+        return True
     listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
-    actions = plan_actions(planned['services'], [], [], listeners, catalogue, platform_keys(facts),
+    actions = plan_actions(planned, [], [], listeners, catalogue, platform_keys(facts),
                            restart=boolean(variables.get('restart', True), strict=False))
-    if actions['apply'] or actions['pending']:
-        return True, []
-    return False, planned['warnings']
+    return bool(actions['apply'] or actions['pending'])
 
 
 def check_templates(variables, search_paths):
@@ -718,3 +722,23 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
                  'check': action['check'], 'reason': '; '.join(action['reasons'])}
         (apply if restart or action['state'] == 'reloaded' else pending).append(entry)
     return {'apply': apply, 'pending': pending}
+
+
+def changed_by(edits, templates):
+    """(the configs the edits changed, the listener_backlog_templates entries whose file changed).
+
+    ``edits``: the registered results of the role's edit tasks, whose items are a service's plan
+    (lineinfile) or a service's plan with one of its expressions (replace); ``templates``: the
+    registered result of its template task. A task skipped as a whole has no results.
+    """
+    configs = []
+    for registered in edits:
+        for result in (registered or {}).get('results') or []:
+            if result.get('changed'):
+                item = result['item']
+                config = (item[0] if isinstance(item, (list, tuple)) else item)['config']
+                if config not in configs:
+                    configs.append(config)
+    changed = [result['item'] for result in (templates or {}).get('results') or []
+               if result.get('changed') and result['item'].get('service')]
+    return configs, changed

@@ -35,7 +35,7 @@ from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, redis_host
 REDIS = SERVICES['redis']
 SYSCTL_FILE = '/etc/sysctl.d/90-listener-backlog.conf'
 LOCK = '/run/netstack-backlog.lock'
-PLAN_TASK = 'Check every input and plan the tuning'
+PLAN_TASK = 'Read the host once, check every input and plan every change'
 LOCK_TASK = "Take this host's run lock, and check that what the plan was made on is unchanged"
 # Two runs' wishes: a limit and Redis's backlog.
 RUNS = {2048: 200, 8192: 900}

@@ -82,8 +82,7 @@ def test_role_run_from_a_namespace_leaves_the_machines_own_alone_and_says_whose_
             pytest.fail('the role would raise network namespaces this test did not make (%s): run it where no other '
                         'namespace is below %d' % (sorted(set(would) - {container_inode}), wanted))
         assert would == [container_inode]
-        facts = tasks['Read the listen backlog limit, the listeners, the configs and what tuning involves, '
-                      'before any change']['ansible_facts']
+        facts = tasks['Read the host once, check every input and plan every change']['ansible_facts']
         entries = dict((entry['id'], entry) for entry in facts['ansible_listener_backlog_namespaces'])
         assert entries[machine]['initial'] is True and entries[machine]['current'] is False
         assert entries[machine]['container'] is None and entries[machine]['listener_backlog'] == before

@@ -222,8 +222,7 @@ def test_role_tunes_configures_and_verifies_then_changes_nothing(host, run_role,
     assert snapshot(host, service) == before
     ran = [task['task'].rsplit(' : ', 1)[-1] for task in tasks if task['status'] != 'skipped']
     on_host = [name for name in ran if name.startswith(('Write ', 'Set the values', 'Read ', 'Apply ', 'Verify '))]
-    assert on_host == ['Read the listen backlog limit, the listeners, the configs and what tuning involves, '
-                       'before any change'], ran
+    assert on_host == ['Read the host once, check every input and plan every change'], ran
 
     # Check mode on a changed input reports what would change and changes nothing.
     process, tasks, changed = run_role(dict(variables, listener_backlog_somaxconn=8192), '--check', '--diff')

@@ -5,8 +5,9 @@
 
 """Benchmark-only callback: count each host's module round trips (every loop item counts).
 
-Tasks that run on the controller only (set_fact, assert, fail, debug, the role's planner and
-warnings) and skipped tasks or items are not round trips.
+Tasks that run on the controller only (set_fact, assert, fail, debug, the role's planner after
+its read, and warnings) and skipped tasks or items are not round trips; the planner's stage
+``plan`` runs the fact module on the host, one round trip.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class CallbackModule(CallbackBase):
 
     def _count(self, result):
         action = result._task.action.rsplit('.', 1)[-1]
-        if action in CONTROLLER_ONLY:
+        if action in CONTROLLER_ONLY and not (action == 'listener_backlog_plan' and result._task.args.get('stage') == 'plan'):
             return
         items = result._result.get('results')
         ran = [item for item in items if not item.get('skipped')] if isinstance(items, list) else [result._result]

@@ -19,6 +19,7 @@ import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _gather as gather_utils
 from ansible_collections.netstack.backlog.plugins.module_utils import _netns as netns
+from ansible_collections.netstack.backlog.plugins.module_utils import _facts
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
 from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, run_module
 
@@ -154,8 +155,8 @@ def module_gather_calls(monkeypatch, args):
         calls.append(options)
         return {'listener_backlog': 4096, 'listener_backlog_info': {}}, []
 
-    monkeypatch.setattr(facts_module, 'gather', gather_recorder)
-    monkeypatch.setattr(facts_module.os, 'uname', lambda: ('Linux', 'testhost', '6.18.44', '#1', 'x86_64'))
+    monkeypatch.setattr(_facts, 'gather', gather_recorder)
+    monkeypatch.setattr(_facts.os, 'uname', lambda: ('Linux', 'testhost', '6.18.44', '#1', 'x86_64'))
     outcome = run_module(monkeypatch, facts_module.main, args)
     assert isinstance(outcome, ExitJson), outcome.args
     return calls

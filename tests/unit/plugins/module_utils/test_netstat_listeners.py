@@ -20,6 +20,7 @@ import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _gather as gather_utils
 from ansible_collections.netstack.backlog.plugins.module_utils import _netstat as netstat
+from ansible_collections.netstack.backlog.plugins.module_utils import _facts
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
 from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
 
@@ -326,7 +327,7 @@ def run_main(monkeypatch, system, commands, listeners=True):
         assert environ_update == {'LC_ALL': 'C'}
         return host.run_command(argv)
 
-    monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '1.0', '#1', 'amd64'))
+    monkeypatch.setattr(_facts.os, 'uname', lambda: (system, 'testhost', '1.0', '#1', 'amd64'))
     outcome = run_module(monkeypatch, facts_module.main, {'listeners': listeners}, run_command, bin_dir='/usr/bin')
     return host, outcome
 

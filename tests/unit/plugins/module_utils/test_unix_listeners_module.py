@@ -21,6 +21,7 @@ import socket
 import pytest
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _sock_diag as sock_diag
+from ansible_collections.netstack.backlog.plugins.module_utils import _facts
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
 from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
 
@@ -88,8 +89,8 @@ def run_main(monkeypatch, system='Linux', params=None, commands=None, owners=Non
             return dump
         return call
 
-    monkeypatch.setattr(facts_module, 'read_file', host.read_file)
-    monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '6.18.44', '#1', 'x86_64'))
+    monkeypatch.setattr(_facts, 'read_file', host.read_file)
+    monkeypatch.setattr(_facts.os, 'uname', lambda: (system, 'testhost', '6.18.44', '#1', 'x86_64'))
     monkeypatch.setattr(sock_diag, 'socket_owners', host.socket_owners)
     monkeypatch.setattr(sock_diag, 'dump_unix_listeners', answer(
         recorded('unix-diag.hex', sock_diag.parse_unix_diag_msg) if unix_dump is None else unix_dump))

@@ -16,6 +16,7 @@ __metaclass__ = type
 import pytest
 
 from ansible.module_utils.ansible_release import __version__ as ansible_version
+from ansible_collections.netstack.backlog.plugins.module_utils import _facts
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_facts as facts_module
 from ansible_collections.netstack.backlog.plugins.modules import namespace_somaxconn as somaxconn_module
 from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import FailJson, run_module
@@ -26,7 +27,7 @@ def nothing_may_run(argv, environ_update):
 
 
 def failure(monkeypatch, main, args, system='Linux'):
-    monkeypatch.setattr(facts_module.os, 'uname', lambda: (system, 'testhost', '6.18.44', '#1', 'x86_64'))
+    monkeypatch.setattr(_facts.os, 'uname', lambda: (system, 'testhost', '6.18.44', '#1', 'x86_64'))
     outcome = run_module(monkeypatch, main, args, nothing_may_run)
     assert isinstance(outcome, FailJson), outcome.args
     assert outcome.args[0]['failed'] is True

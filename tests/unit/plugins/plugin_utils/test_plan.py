@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
-from ansible_collections.netstack.backlog.plugins.plugin_utils import _plan
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import limit_after
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _plan, _role
 from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -86,15 +87,15 @@ def test_a_converged_host_plans_no_change():
     assert [(entry['write_file'], entry['set_live']) for entry in plan['sysctls']] == [(False, False)]
 
 
-def test_a_new_value_is_written_and_set_live_and_planned_in_check_mode():
+def test_a_new_value_is_written_and_set_live_and_the_services_are_planned_with_it():
     facts = debian12()
-    plan = _plan.plan_tuning({'somaxconn': '4096', 'syn_backlog': 1024}, facts, check_mode=True)
+    plan = _plan.plan_tuning({'somaxconn': '4096', 'syn_backlog': 1024}, facts)
     assert plan['file'] == facts['listener_backlog_tuning']['file']
     assert [(entry['line'], entry['write_file'], entry['set_live']) for entry in plan['sysctls']] == [
         ('net.core.somaxconn = 4096', True, True), ('net.ipv4.tcp_max_syn_backlog = 1024', True, True)]
     assert plan['limit'] == 4096
-    # Outside check mode the services wait for the limit read back after tuning.
-    assert _plan.plan_tuning({'somaxconn': 4096}, facts)['limit'] == facts['listener_backlog']
+    # Left alone, the limit is the one read.
+    assert _plan.plan_tuning({'somaxconn': None}, facts)['limit'] == facts['listener_backlog']
 
 
 def test_a_file_already_right_with_a_live_value_off_only_sets_it_live():
@@ -453,13 +454,17 @@ def test_a_converged_host_has_no_work_and_each_part_says_when_it_has():
     facts = debian12()
     facts['listener_backlog_tuning']['file_lines'] = {'net.core.somaxconn': 'net.core.somaxconn = 128'}
     variables = {'somaxconn': 128, 'namespaces': 'warn'}
-    assert _plan.work(variables, facts, _plan.plan_tuning(variables, facts)) == {
-        'local_fact': False, 'tune': False, 'namespaces': False, 'services': False, 'any': False}
-    raised = dict(variables, somaxconn=4096)
-    assert _plan.work(raised, facts, _plan.plan_tuning(raised, facts))['tune'] is True
-    assert _plan.work(dict(variables, local_fact='absent'), facts, _plan.plan_tuning(variables, facts))['any'] is True
-    assert _plan.work(dict(variables, templates=[{'src': 'a.j2', 'dest': '/a'}]), facts,
-                      _plan.plan_tuning(variables, facts))['services'] is True
+
+    def work(variables):
+        tuning = _plan.plan_tuning(variables, facts)
+        return _plan.work(variables, tuning, _plan.low_namespaces(variables, facts, tuning),
+                          _plan.services_work(variables, facts, CATALOGUE, []))
+
+    assert work(variables) == {'local_fact': False, 'tune': False, 'namespaces': False, 'services': False,
+                               'any': False}
+    assert work(dict(variables, somaxconn=4096))['tune'] is True
+    assert work(dict(variables, local_fact='absent'))['any'] is True
+    assert work(dict(variables, templates=[{'src': 'a.j2', 'dest': '/a'}]))['services'] is True
 
 
 def test_a_namespace_below_the_limit_set_is_work_unless_ignored():
@@ -469,9 +474,13 @@ def test_a_namespace_below_the_limit_set_is_work_unless_ignored():
         {'id': 4026532281, 'current': False, 'name': None, 'pids': [4121], 'container': None,
          'listener_backlog': 64, 'listener_backlog_info': {}, 'error': None}]
     variables = {'somaxconn': 128, 'namespaces': 'warn'}
-    assert _plan.work(variables, facts, _plan.plan_tuning(variables, facts))['namespaces'] is True
+    low = _plan.low_namespaces(variables, facts, _plan.plan_tuning(variables, facts))
+    assert [entry['id'] for entry in low] == [4026532281]
+    assert _plan.work(variables, _plan.plan_tuning(variables, facts), low, False)['namespaces'] is True
     ignored = dict(variables, namespaces='ignore')
-    assert _plan.work(ignored, facts, _plan.plan_tuning(ignored, facts))['namespaces'] is False
+    assert _plan.low_namespaces(ignored, facts, _plan.plan_tuning(ignored, facts)) == []
+    untuned = dict(variables, somaxconn=None)
+    assert _plan.low_namespaces(untuned, facts, _plan.plan_tuning(untuned, facts)) == []
 
 
 def test_a_template_source_must_be_found_where_the_template_task_looks(tmp_path):
@@ -605,33 +614,27 @@ def converged_redis(backlog=128, lines=('tcp-backlog 128\n',)):
 
 def test_a_converged_service_is_no_work_so_the_run_takes_no_lock_and_runs_nothing_more():
     variables = {'somaxconn': 128, 'services': [{'name': 'redis'}]}
-    facts = converged_redis()
-    tuning = _plan.plan_tuning(variables, facts)
-    assert _plan.services_work(variables, facts, CATALOGUE, tuning) == (False, [])
-    assert _plan.work(variables, facts, tuning, services=False)['any'] is False
+
+    def busy(variables, facts):
+        tuning = _plan.plan_tuning(variables, facts)
+        planned = _plan.plan_services(variables, facts, CATALOGUE, tuning['limit'])['services']
+        return _plan.services_work(variables, facts, CATALOGUE, planned)
+
+    assert busy(variables, converged_redis()) is False
     # Each thing that makes it work: a line to edit, a listener with another backlog, none at all,
-    # a limit that changes live, a template.
-    assert _plan.services_work(variables, converged_redis(lines=['tcp-backlog 511\n']), CATALOGUE, tuning)[0] is True
-    assert _plan.services_work(variables, converged_redis(backlog=100), CATALOGUE, tuning)[0] is True
+    # a limit that changes live (the listener has the old one), a template.
+    assert busy(variables, converged_redis(lines=['tcp-backlog 511\n'])) is True
+    assert busy(variables, converged_redis(backlog=100)) is True
     silent = converged_redis()
     silent['listener_backlog_listeners'] = []
-    assert _plan.services_work(variables, silent, CATALOGUE, tuning)[0] is True
-    raised = dict(variables, somaxconn=4096)
-    assert _plan.services_work(raised, facts, CATALOGUE, _plan.plan_tuning(raised, facts))[0] is True
-    templated = dict(variables, templates=[{'src': 'a.j2', 'dest': '/a'}])
-    assert _plan.services_work(templated, facts, CATALOGUE, tuning)[0] is True
+    assert busy(variables, silent) is True
+    assert busy(dict(variables, somaxconn=4096), converged_redis()) is True
+    assert busy(dict(variables, templates=[{'src': 'a.j2', 'dest': '/a'}]), converged_redis()) is True
     # One waiting for a restart is work too: it is named on every run until it is restarted.
-    waiting = dict(variables, restart=False)
-    assert _plan.services_work(waiting, converged_redis(backlog=100), CATALOGUE, tuning)[0] is True
-
-
-def test_a_converged_service_still_says_its_warnings():
-    variables = {'somaxconn': 128, 'services': [{'name': 'redis', 'backlog': 1000}]}
-    facts = converged_redis()
-    busy, warnings = _plan.services_work(variables, facts, CATALOGUE, _plan.plan_tuning(variables, facts))
-    assert busy is False
-    assert [warning.split(',')[0] for warning in warnings] == [
-        'listener_backlog_services[0].backlog (redis) is 1000']
+    assert busy(dict(variables, restart=False), converged_redis(backlog=100)) is True
+    # A raised limit is no work for a service that asks for less than either limit.
+    assert busy({'somaxconn': 4096, 'services': [{'name': 'redis', 'backlog': 100}]},
+                converged_redis(lines=['tcp-backlog 100\n'], backlog=100)) is False
 
 
 def test_the_guard_holds_what_the_plan_was_made_on():
@@ -668,3 +671,69 @@ def test_a_service_name_the_service_manager_would_read_as_something_else_is_refu
 def test_service_names_as_init_systems_spell_them_are_accepted(name):
     _plan.check_service_names({'services': [{'name': 'redis', 'service': name}],
                                'templates': [{'src': 'a.j2', 'dest': '/a', 'service': name}]})
+
+
+def test_the_one_read_asks_for_what_the_plan_needs_and_no_more():
+    services = {'somaxconn': 4096, 'services': [{'name': 'redis'}], 'namespaces': 'warn', 'persist': True,
+                'sysctl_file': None}
+    arguments = _role.read_arguments(services, CATALOGUE)
+    assert arguments['listeners'] is arguments['unix_listeners'] is True
+    assert arguments['namespaces'] is True and arguments['namespaces_below'] == 4096
+    assert arguments['namespace_listeners'] is False and arguments['skip_unsupported'] is True
+    assert arguments['files'] == _plan.wanted_files(services, CATALOGUE)
+    assert arguments['tuning'] == {'sysctl_file': None, 'persist': True}
+    # Tuning only: no listeners; namespaces ignored or no limit set: none; a runtime file: the platform's.
+    tuning_only = _role.read_arguments({'somaxconn': '4096', 'namespaces': 'ignore', 'persist': False,
+                                        'sysctl_file': '/etc/sysctl.d/x.conf'}, CATALOGUE)
+    assert (tuning_only['listeners'], tuning_only['namespaces'], tuning_only['files']) == (False, False, [])
+    assert 'namespaces_below' not in tuning_only
+    assert tuning_only['tuning'] == {'sysctl_file': None, 'persist': False}
+    # Not a number: no bound is asked for; the plan refuses the value, naming it.
+    assert 'namespaces_below' not in _role.read_arguments({'somaxconn': True}, CATALOGUE)
+    # A bad choice is refused before the host is read.
+    with pytest.raises(_plan.PlanError, match='listener_backlog_namespaces'):
+        _role.read_arguments({'namespaces': 'sometimes'}, CATALOGUE)
+
+
+def test_one_plan_gives_the_tuning_the_services_with_the_tuned_limit_and_the_work():
+    variables = {'somaxconn': 4096, 'services': [{'name': 'redis'}], 'namespaces': 'warn'}
+    planned = _role.plan(variables, converged_redis(), CATALOGUE, [])
+    assert planned['tuning']['limit'] == 4096
+    [redis] = planned['services']
+    assert (redis['backlog'], redis['edit_needed']) == (4096, True)
+    assert planned['work'] == {'local_fact': False, 'tune': True, 'namespaces': False, 'services': True,
+                               'exporter': False, 'any': True}
+    assert planned['namespaces'] == [] and planned['exporter'] is None
+    assert [entry['path'] for entry in planned['unchanged']['files']] == ['/etc/redis/redis.conf']
+    assert 'restart_required' not in planned
+    # Converged: nothing to do, nobody waits, and a clamped request is still said.
+    clamped = {'somaxconn': 128, 'services': [{'name': 'redis', 'backlog': 1000}]}
+    planned = _role.plan(clamped, converged_redis(), CATALOGUE, [])
+    assert planned['work']['any'] is False and planned['restart_required'] == []
+    assert [warning.split(',')[0] for warning in planned['warnings']] == [
+        'listener_backlog_services[0].backlog (redis) is 1000']
+
+
+def test_the_tuned_limit_is_what_the_kernel_grants_once_set():
+    # Linux before 4.1 stored the queue limit in 16 bits; the planner accepts no more there.
+    assert limit_after('Linux', '6.1.0-28-amd64', 70000) == 70000
+    assert limit_after('Linux', '3.10.0-1160.el7.x86_64', 70000) == 65535
+    # OpenBSD's kern.sominconn wins over the maximum; illumos' minimum never raises the largest grant.
+    assert limit_after('OpenBSD', '7.5', 64, minimum=80) == 80
+    assert limit_after('SunOS', '5.11', 64, minimum=128) == 64
+    assert limit_after('Darwin', '23.5.0', 40000) == 32767
+
+
+def test_the_decision_after_the_edits_reads_what_they_changed():
+    line = {'results': [{'changed': True, 'item': {'config': '/etc/redis/redis.conf'}},
+                        {'changed': False, 'item': {'config': '/etc/nginx/sites-enabled/default'}}]}
+    replace = {'results': [{'changed': True, 'item': [{'config': '/etc/memcached.conf'}, {'regexp': 'x'}]},
+                           {'changed': True, 'item': [{'config': '/etc/memcached.conf'}, {'regexp': 'y'}]}]}
+    skipped = {'skipped': True, 'skip_reason': 'Conditional result was False'}
+    templates = {'results': [{'changed': True, 'item': {'dest': '/etc/haproxy/haproxy.cfg', 'service': 'haproxy'}},
+                             {'changed': True, 'item': {'dest': '/etc/motd'}},
+                             {'changed': False, 'item': {'dest': '/etc/x', 'service': 'nginx'}}]}
+    assert _plan.changed_by([line, replace, skipped], templates) == (
+        ['/etc/redis/redis.conf', '/etc/memcached.conf'],
+        [{'dest': '/etc/haproxy/haproxy.cfg', 'service': 'haproxy'}])
+    assert _plan.changed_by([], None) == ([], [])

@@ -1,0 +1,75 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: listener_backlog_read
+short_description: The listener_backlog role's one read of a host
+version_added: 1.2.0
+author:
+  - netstack.backlog maintainers (@netstack)
+description:
+  - Reads what M(netstack.backlog.listener_backlog_facts) reads, and what the role C(netstack.backlog.listener_backlog)
+    plans from besides - the lines of its services' config files that it edits, and what tuning the kernel limit
+    involves - in one module run.
+  - The role's planner M(netstack.backlog.listener_backlog_plan) runs it; it is not meant to be called on its own (its
+    options follow the role's needs and may change in a minor release). For the facts, use
+    M(netstack.backlog.listener_backlog_facts).
+extends_documentation_fragment:
+  - netstack.backlog.listener_backlog_facts
+  - netstack.backlog.listener_backlog_facts.role_read
+attributes:
+  check_mode:
+    support: full
+    description: Reads only.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+  facts:
+    support: full
+    description: Returns the facts of M(netstack.backlog.listener_backlog_facts) with the same options.
+  platform:
+    platforms: posix
+    support: full
+    description: Where M(netstack.backlog.listener_backlog_facts) runs in Python.
+seealso:
+  - module: netstack.backlog.listener_backlog_facts
+  - module: netstack.backlog.listener_backlog_plan
+'''
+
+EXAMPLES = r'''
+- name: Read the limit, Redis's backlog line and what tuning involves
+  netstack.backlog.listener_backlog_read:
+    listeners: true
+    files:
+      - path: /etc/redis/redis.conf
+        patterns: ['^\s*tcp-backlog\b']
+    tuning: {}
+'''
+
+RETURN = r'''
+ansible_facts:
+  description:
+    - What M(netstack.backlog.listener_backlog_facts) returns for the same options, including
+      RV(netstack.backlog.listener_backlog_facts#module:ansible_facts.ansible_listener_backlog_files) with O(files) and
+      RV(netstack.backlog.listener_backlog_facts#module:ansible_facts.ansible_listener_backlog_tuning) with O(tuning).
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netstack.backlog.plugins.module_utils._facts import FACT_OPTIONS, ROLE_READ_OPTIONS, read
+
+
+def main():
+    read(AnsibleModule(argument_spec=dict(FACT_OPTIONS, **ROLE_READ_OPTIONS), supports_check_mode=True))
+
+
+if __name__ == '__main__':
+    main()
