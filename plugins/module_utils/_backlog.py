@@ -25,8 +25,8 @@ try:
 except NameError:  # Python 3
     string_types = (str,)
 
-INT_MAX = 2147483647
-U16_MAX = 65535
+from ansible_collections.netstack.backlog.plugins.module_utils._platforms import (  # noqa: F401 (names used here and by importers)
+    INT_MAX, INT_MIN, PLATFORMS, S16_MAX, U16_MAX, U32_MAX)
 
 LINUX_SOMAXCONN_PATH = '/proc/sys/net/core/somaxconn'
 LINUX_SYN_BACKLOG_PATH = '/proc/sys/net/ipv4/tcp_max_syn_backlog'
@@ -41,148 +41,8 @@ SOURCES = ('procfs', 'sysctl', 'probe', 'ipadm', 'ndd', 'no', 'registry', 'defau
 WINDOWS_PLAIN_LISTEN_BACKLOG = 200
 WINDOWS_SOMAXCONN = INT_MAX
 
-# Widths of the C types the non-Linux kernels keep these numbers in.
-INT_MIN = -2147483648
-S16_MAX = 32767
-U32_MAX = 4294967295
-
-# Per-platform knowledge as data; every fact has its source next to it, and
-# docs/platforms.md has the table with links.  Fields:
-# ``reader``: how the value is read (``sysctl``, ``ipadm`` with ``ndd`` as the
-#   fall-back, ``no``, or ``none`` where the kernel has no knob at all).
-# ``keys``: the knobs tried in order.
-# ``bounds``: what a reading can be (the stored C type, or the sysctl handler's
-#   range where it has one); a reading outside is not believed.
-# ``default``: the kernel's compiled-in value, reported when nothing can be read.
-# ``ceiling``: the largest queue limit the kernel can store; a larger stored value
-#   is clamped (``capped``).  None where the sysctl handler already keeps the
-#   stored value within what the queue limit holds.
-# ``short_queue``: the per-socket limit is a C ``short``: a request that gets the
-#   knob's value (see ``listen_rule``) is truncated to 16 bits when it is above
-#   32767, so such a listener may accept nothing; the gatherer warns.
-# ``listen_rule``: how listen(requested) becomes the queue limit the kernel stores
-#   (one of the rules described above effective_backlog), or None where no source
-#   documents what a request of 0 or less gets.
-# ``minimum_key``/``minimum_bounds``: a knob that raises every listen() to at least
-#   its value.  ``minimum_wins``: whether it does so after the clamp to the maximum
-#   (OpenBSD: a minimum above the maximum raises every listen()) or before it
-#   (illumos: the maximum still caps it, so it never changes the largest grant).
-PLATFORMS = {
-    'FreeBSD': {
-        'reader': 'sysctl',
-        # kern.ipc.soacceptqueue since 10.0; kern.ipc.somaxconn is the same handler
-        # (sysctl_somaxconn), hidden by CTLFLAG_SKIP (sys/kern/uipc_socket.c).
-        'keys': ('kern.ipc.soacceptqueue', 'kern.ipc.somaxconn'),
-        # CTLTYPE_UINT: sysctl(8) prints it unsigned.
-        'bounds': (0, U32_MAX),
-        # static u_int somaxconn = SOMAXCONN; SOMAXCONN is 128 (sys/sys/socket.h).
-        'default': 128,
-        # Bounded by the handler only: sysctl_somaxconn() refuses values outside
-        # 1..UINT_MAX/3 (1..USHRT_MAX up to 10.x, when so_qlimit was u_short) and the
-        # limit lands in a u_int (sol_qlimit, sys/sys/socketvar.h): it always fits.
-        'ceiling': None,
-        'short_queue': False,
-        # solisten_proto(): backlog < 0 || backlog > somaxconn gets somaxconn.
-        'listen_rule': 'unsigned',
-        'minimum_key': None,
-    },
-    'Darwin': {
-        'reader': 'sysctl',
-        # SYSCTL_INT(_kern_ipc, KIPC_SOMAXCONN, somaxconn, ...), no handler, no bounds
-        # (xnu bsd/kern/uipc_socket.c).
-        'keys': ('kern.ipc.somaxconn',),
-        'bounds': (INT_MIN, INT_MAX),
-        # int somaxconn = SOMAXCONN (128, bsd/sys/socket.h); bsd_scale_setup() raises it
-        # to 512 * scale, at most 2048, only in server performance mode (unix_startup.c).
-        'default': 128,
-        # solisten(): so->so_qlimit = (short)backlog; so_qlimit is a short (bsd/sys/socketvar.h).
-        'ceiling': S16_MAX,
-        'short_queue': True,
-        # solisten(): backlog <= 0 || backlog > somaxconn gets somaxconn.
-        'listen_rule': 'darwin',
-        'minimum_key': None,
-    },
-    'OpenBSD': {
-        'reader': 'sysctl',
-        # kern_vars[] in sys/kern/kern_sysctl.c: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX};
-        # releases before that bounded table used a plain sysctl_int(): any int.
-        'keys': ('kern.somaxconn',),
-        'bounds': (INT_MIN, INT_MAX),
-        # int somaxconn = SOMAXCONN (128) in sys/kern/uipc_socket.c.
-        'default': 128,
-        # short so_qlimit (sys/sys/socketvar.h); only an old, unbounded kernel can hold more.
-        'ceiling': S16_MAX,
-        'short_queue': True,
-        # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn, then
-        # backlog < sominconn gets sominconn.
-        'listen_rule': 'unsigned',
-        # {KERN_SOMINCONN, &sominconn, 0, SHRT_MAX}; SOMINCONN 80 (uipc_socket.c).
-        'minimum_key': 'kern.sominconn',
-        'minimum_bounds': (INT_MIN, INT_MAX),
-        'minimum_wins': True,
-    },
-    'DragonFly': {
-        'reader': 'sysctl',
-        # SYSCTL_INT(_kern_ipc, KIPC_SOMAXCONN, somaxconn, CTLFLAG_RW, ...), no bounds
-        # (sys/kern/uipc_socket.c).
-        'keys': ('kern.ipc.somaxconn',),
-        'bounds': (INT_MIN, INT_MAX),
-        # static int somaxconn = SOMAXCONN (128).
-        'default': 128,
-        # short so_qlimit (sys/sys/socketvar.h): 32767, not 65535.
-        'ceiling': S16_MAX,
-        'short_queue': True,
-        # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn.
-        'listen_rule': 'unsigned',
-        'minimum_key': None,
-    },
-    'NetBSD': {
-        # No sysctl: `int somaxconn = SOMAXCONN; /* patchable (XXX sysctl) */` and the
-        # kern.* nodes of sysctl_kern_socket_setup() do not include it (uipc_socket.c,
-        # rev. 1.301).  solisten(): a negative backlog becomes 0, then
-        # so_qlimit = uimin(backlog, somaxconn).  The default is the kernel's truth.
-        'reader': 'none',
-        'keys': (),
-        'bounds': None,
-        'default': 128,
-        'ceiling': None,
-        'short_queue': False,
-        'listen_rule': 'netbsd',
-        'minimum_key': None,
-    },
-    'SunOS': {
-        # ipadm (Solaris 11, illumos) names the tunable _conn_req_max_q; ndd and older
-        # releases tcp_conn_req_max_q.  tcp_propinfo_tbl[] in
-        # usr/src/uts/common/inet/tcp/tcp_tunables.c: range {1, UINT32_MAX}, default 128.
-        'reader': 'ipadm',
-        'keys': ('_conn_req_max_q',),
-        'bounds': (1, U32_MAX),
-        'default': 128,
-        # listen()'s backlog is an int, so no listen() asks for more than INT_MAX.
-        'ceiling': INT_MAX,
-        'short_queue': False,
-        'listen_rule': 'illumos',
-        # _conn_req_min {1, 1024, 1}: "the lowest maximum value of listen() an
-        # application can use" (Solaris Tunable Parameters Reference Manual).
-        # tcp_do_listen() (usr/src/uts/common/inet/tcp/tcp.c) raises the request to it
-        # first, then caps at _conn_req_max_q: the maximum is still the largest grant.
-        'minimum_key': '_conn_req_min',
-        'minimum_bounds': (1, 1024),
-        'minimum_wins': False,
-    },
-    'AIX': {
-        # no -o somaxconn prints "somaxconn = 1024" ("Tunable = Value", IBM no(1)).
-        'reader': 'no',
-        'keys': ('somaxconn',),
-        'bounds': (0, INT_MAX),
-        # 1024: unverified (docs/platforms.md, AIX); IBM's tunable table was not retrievable to verify.
-        'default': 1024,
-        'ceiling': None,
-        'short_queue': False,
-        'listen_rule': None,
-        'minimum_key': None,
-    },
-}
+# Per-platform knowledge (readers, bounds, defaults, clamps, listen rules) is one record per
+# platform in _platforms.RECORDS; PLATFORMS is its view for the readers other than Linux's.
 
 # Any other POSIX system: the traditional BSD SOMAXCONN.
 UNKNOWN_PLATFORM_DEFAULT = 128

@@ -47,17 +47,9 @@ __metaclass__ = type
 
 import re
 
-# What the module runs.  -L listen queues, -a include listening sockets (protopr()
-# skips TCP LISTEN sockets without it), -n numeric, -W (FreeBSD, DragonFly) full
-# addresses; macOS: -l full IPv6 addresses, -W full IPv4 host names, -A the PCB.
-FREEBSD_COMMAND = ('netstat', '-LanW', '-p', 'tcp')
-DARWIN_INET_COMMAND = ('netstat', '-AanlLW', '-f', 'inet')
-DARWIN_INET6_COMMAND = ('netstat', '-AanlLW', '-f', 'inet6')
-COMMANDS = {
-    'FreeBSD': (FREEBSD_COMMAND,),
-    'DragonFly': (FREEBSD_COMMAND,),
-    'Darwin': (DARWIN_INET_COMMAND, DARWIN_INET6_COMMAND),
-}
+from ansible_collections.netstack.backlog.plugins.module_utils._platforms import COMMANDS
+
+# What the module runs per system: the ``netstat`` of each record in _platforms.RECORDS.
 # OpenBSD's netstat has no -L; NetBSD's -L means "don't show link-level routes".
 SYSTEMS = tuple(sorted(COMMANDS))
 

@@ -14,54 +14,11 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.netstack.backlog.plugins.module_utils._backlog import (
-    INT_MAX, PLATFORMS, S16_MAX, U16_MAX, U32_MAX, parse_kernel_release)
+from ansible_collections.netstack.backlog.plugins.module_utils._backlog import parse_kernel_release
+from ansible_collections.netstack.backlog.plugins.module_utils._platforms import TUNING
 
-# Per system (listener_backlog_info.system): the knobs, the values each accepts, the files.
-# Sources: docs/platforms.md.
-TUNING = {
-    'Linux': {
-        'somaxconn_key': 'net.core.somaxconn',
-        # int, proc_dointvec_minmax with minimum 0 (net/core/sysctl_net_core.c).  Before 4.1
-        # the queue limit was 16 bits wide (kernel commit becb74f0acca widened it).
-        'somaxconn_range': (0, INT_MAX),
-        'somaxconn_max_before_4_1': U16_MAX,
-        'syn_backlog_key': 'net.ipv4.tcp_max_syn_backlog',
-        # int, proc_dointvec (net/ipv4/sysctl_net_ipv4.c); 0 or less would refuse every SYN
-        # once syncookies are off, so the role accepts 1 and up.
-        'syn_backlog_range': (1, INT_MAX),
-        'persistent_file': '/etc/sysctl.d/90-listener-backlog.conf',
-        'runtime_file': '/run/sysctl.d/90-listener-backlog.conf',
-        # A container's /proc/sys is mounted read-only: nothing can be set from inside.
-        'writable_probe': '/proc/sys/net/core/somaxconn',
-        # Read at boot in this order by systemd-sysctl and `sysctl --system` (sysctl.d(5)): the
-        # file name decides across directories, and procps reads /etc/sysctl.conf last.
-        'boot_dirs': ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d',
-                      '/lib/sysctl.d'),
-        'boot_last': '/etc/sysctl.conf',
-    },
-    'FreeBSD': {
-        'somaxconn_key': PLATFORMS['FreeBSD']['keys'][0],
-        # sysctl_somaxconn() refuses values outside 1 .. UINT_MAX / 3 (1 .. 65535 up to 10.x).
-        'somaxconn_range': (1, U32_MAX // 3),
-        'persistent_file': '/etc/sysctl.conf',
-        'runtime_file': '/var/run/listener-backlog-sysctl.conf',
-    },
-    'Darwin': {
-        'somaxconn_key': PLATFORMS['Darwin']['keys'][0],
-        # No bounds on the knob, but solisten() stores a short: more than 32767 breaks listen(0).
-        'somaxconn_range': (0, PLATFORMS['Darwin']['ceiling']),
-        'persistent_file': '/etc/sysctl.conf',
-        'runtime_file': '/var/run/listener-backlog-sysctl.conf',
-    },
-    'OpenBSD': {
-        'somaxconn_key': PLATFORMS['OpenBSD']['keys'][0],
-        # kern_vars[]: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX}.
-        'somaxconn_range': (0, S16_MAX),
-        'persistent_file': '/etc/sysctl.conf',
-        'runtime_file': '/var/run/listener-backlog-sysctl.conf',
-    },
-}
+# Per system (listener_backlog_info.system): the knobs, the values each accepts, the files; the
+# ``tuning`` of each record in _platforms.RECORDS.
 
 # How much of a file is read to find its settings: sysctl files are a few lines.
 MAX_SYSCTL_FILE = 1024 * 1024

@@ -143,7 +143,8 @@ def test_the_role_installs_one_script_for_every_host_that_names_no_python(instal
     assert installing_python_dir() not in text and '/root/.pyenv' not in text
     # The collection's files inside it verbatim, each with its digest.
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for path in ('plugins/module_utils/_backlog.py', 'roles/listener_backlog/files/local_fact.py',
+    for path in ('plugins/module_utils/_platforms.py', 'plugins/module_utils/_backlog.py',
+                 'roles/listener_backlog/files/local_fact.py',
                  'roles/listener_backlog/files/local_fact_loader.py'):
         with open(os.path.join(root, path)) as handle:
             assert handle.read() in text, path
