@@ -20,7 +20,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo demo-packages try packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda
+.PHONY: demo demo-packages try packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda generated-docs
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -107,6 +107,11 @@ docs: collection $(VENV_TOOLS)/.installed
 	printf '\n# make docs: offline build\nintersphinx_mapping = {}\nsuppress_warnings = ["ref.ref"]\n' >> $(DOCSITE)/conf.py
 	$(WITH_TOOLS) $(DOCSITE)/build.sh
 	@echo "docs: $(DOCSITE)/build/html/index.html"
+
+# The docs' generated parts (the platform summary, the accepted ranges) from the data in
+# plugins/module_utils/_platforms.py; tests/unit/test_docs_generated.py fails when they are stale.
+generated-docs: venv
+	$(VENV)/bin/python tests/utils/generate_docs.py
 
 # Every supported ansible-core (tests/utils/matrix.py): sanity, unit tests, the real-kernel
 # subset; fails if the README's support table claims what the run did not prove.

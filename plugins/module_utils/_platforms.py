@@ -55,6 +55,8 @@ DARWIN_INET6_COMMAND = ('netstat', '-AanlLW', '-f', 'inet6')
 #   (illumos: the maximum still caps it, so it never changes the largest grant).
 RECORDS = {
     'Linux': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'Linux',
         # Read from procfs, then sysctl, then a probe listen() (_backlog.LimitGatherer); its
         # default and the 16-bit width before 4.1 depend on the release
         # (linux_default_somaxconn, linux_width_ceiling).
@@ -71,6 +73,8 @@ RECORDS = {
             # int, proc_dointvec_minmax with minimum 0 (net/core/sysctl_net_core.c).  Before 4.1
             # the queue limit was 16 bits wide (kernel commit becb74f0acca widened it).
             'somaxconn_range': (0, INT_MAX),
+            # Said with the range wherever the docs state it.
+            'range_note': 'where the kernel stored the queue limit in 16 bits',
             'somaxconn_max_before_4_1': U16_MAX,
             'syn_backlog_key': 'net.ipv4.tcp_max_syn_backlog',
             # int, proc_dointvec (net/ipv4/sysctl_net_ipv4.c); 0 or less would refuse every SYN
@@ -88,6 +92,19 @@ RECORDS = {
         },
     },
     'FreeBSD': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'FreeBSD',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'FreeBSD >= 10.0',
+            'knob': '`kern.ipc.soacceptqueue`, then the alias `kern.ipc.somaxconn`',
+            'range': '`u_int`, {range} (`UINT_MAX / 3`); 1 ... 65535 up to 10.x',
+            'ceiling': 'none needed',
+            'minimum': '-',
+            'read_with': '`sysctl -n`',
+            'source': '`sysctl`',
+        },
         'reader': 'sysctl',
         # kern.ipc.soacceptqueue since 10.0; kern.ipc.somaxconn is the same handler
         # (sysctl_somaxconn), hidden by CTLFLAG_SKIP (sys/kern/uipc_socket.c).
@@ -109,6 +126,8 @@ RECORDS = {
             'somaxconn_key': 'kern.ipc.soacceptqueue',
             # sysctl_somaxconn() refuses values outside 1 .. UINT_MAX / 3 (1 .. 65535 up to 10.x).
             'somaxconn_range': (1, U32_MAX // 3),
+            # Said with the range wherever the docs state it.
+            'range_note': 'UINT_MAX / 3; 10.x and older refuse more than 65535',
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },
@@ -118,6 +137,19 @@ RECORDS = {
 
 
     'Darwin': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'macOS',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'macOS',
+            'knob': '`kern.ipc.somaxconn`',
+            'range': '`int`, no bounds',
+            'ceiling': '{ceiling} (`short so_qlimit`)',
+            'minimum': '-',
+            'read_with': '`sysctl -n`',
+            'source': '`sysctl`',
+        },
         'reader': 'sysctl',
         # SYSCTL_INT(_kern_ipc, KIPC_SOMAXCONN, somaxconn, ...), no handler, no bounds
         # (xnu bsd/kern/uipc_socket.c).
@@ -137,6 +169,8 @@ RECORDS = {
             'somaxconn_key': 'kern.ipc.somaxconn',
             # No bounds on the knob, but solisten() stores a short: more than 32767 breaks listen(0).
             'somaxconn_range': (0, S16_MAX),
+            # Said with the range wherever the docs state it.
+            'range_note': 'it stores the queue limit in a short',
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },
@@ -146,6 +180,19 @@ RECORDS = {
 
 
     'OpenBSD': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'OpenBSD',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'OpenBSD',
+            'knob': '`kern.somaxconn`',
+            'range': '`int`, {range} (bounded table); any `int` on older releases',
+            'ceiling': '{ceiling}',
+            'minimum': '`kern.sominconn` (80)',
+            'read_with': '`sysctl -n`',
+            'source': '`sysctl`',
+        },
         'reader': 'sysctl',
         # kern_vars[] in sys/kern/kern_sysctl.c: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX};
         # releases before that bounded table used a plain sysctl_int(): any int.
@@ -174,6 +221,19 @@ RECORDS = {
     },
 
     'DragonFly': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'DragonFly',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'DragonFly',
+            'knob': '`kern.ipc.somaxconn`',
+            'range': '`int`, no bounds',
+            'ceiling': '{ceiling} (`short so_qlimit`)',
+            'minimum': '-',
+            'read_with': '`sysctl -n`',
+            'source': '`sysctl`',
+        },
         'reader': 'sysctl',
         # SYSCTL_INT(_kern_ipc, KIPC_SOMAXCONN, somaxconn, CTLFLAG_RW, ...), no bounds
         # (sys/kern/uipc_socket.c).
@@ -192,6 +252,19 @@ RECORDS = {
     },
 
     'NetBSD': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'NetBSD',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'NetBSD',
+            'knob': 'none (compiled in)',
+            'range': '-',
+            'ceiling': '-',
+            'minimum': '-',
+            'read_with': 'nothing runs',
+            'source': '`default`, no warning',
+        },
         # No sysctl: `int somaxconn = SOMAXCONN; /* patchable (XXX sysctl) */` and the
         # kern.* nodes of sysctl_kern_socket_setup() do not include it (uipc_socket.c,
         # rev. 1.301).  solisten(): a negative backlog becomes 0, then
@@ -206,6 +279,19 @@ RECORDS = {
         'minimum_key': None,
     },
     'SunOS': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'illumos / Solaris',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'illumos / Solaris',
+            'knob': '`_conn_req_max_q` (ndd: `tcp_conn_req_max_q`)',
+            'range': '`uint32`, {bounds}',
+            'ceiling': '{ceiling} (`listen()` takes an `int`)',
+            'minimum': '`_conn_req_min` (1, range 1 ... 1024)',
+            'read_with': '`ipadm show-prop -p KEY -co current tcp`, else `ndd -get /dev/tcp tcp...`',
+            'source': '`ipadm` / `ndd`',
+        },
         # ipadm (Solaris 11, illumos) names the tunable _conn_req_max_q; ndd and older
         # releases tcp_conn_req_max_q.  tcp_propinfo_tbl[] in
         # usr/src/uts/common/inet/tcp/tcp_tunables.c: range {1, UINT32_MAX}, default 128.
@@ -226,6 +312,20 @@ RECORDS = {
         'minimum_wins': False,
     },
     'AIX': {
+        # How the documentation names it (the tables and ranges in docs/ are generated).
+        'name': 'AIX',
+        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
+        # the values below, and the default cell is {default} unless given.
+        'summary': {
+            'platform': 'AIX',
+            'knob': '`somaxconn`',
+            'range': '-',
+            'ceiling': '-',
+            'default': '{default} (unverified lead)',
+            'minimum': '-',
+            'read_with': '`no -o somaxconn`',
+            'source': '`no`',
+        },
         # no -o somaxconn prints "somaxconn = 1024" ("Tunable = Value", IBM no(1)).
         'reader': 'no',
         'keys': ('somaxconn',),

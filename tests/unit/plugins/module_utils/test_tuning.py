@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 
 import pytest
 import yaml
@@ -87,53 +86,7 @@ def test_linux_before_4_1_holds_16_bits():
     assert _tuning.somaxconn_range('Linux', '4.18.0-553.el8_10.x86_64') == (0, 2147483647)
 
 
-# The names the docs give each system.
-DOC_NAMES = {'Linux': 'Linux', 'FreeBSD': 'FreeBSD', 'Darwin': 'macOS', 'OpenBSD': 'OpenBSD'}
-NAME = r'(?:Linux|FreeBSD|OpenBSD|macOS)'
-RANGE = re.compile(r'\b(%s(?:\s+and\s+%s)?)(?:\s+accepts)?\s+(\d+) to (\d+)' % (NAME, NAME))
-BEFORE_4_1 = re.compile(r'(\d+) to (\d+),? before (?:Linux )?4\.1|\((\d+) to (\d+) before (?:Linux )?4\.1')
-DOCS_WITH_RANGES = ['docs/docsite/rst/guide_tuning.rst', 'roles/listener_backlog/README.md']
-
-
-def somaxconn_description():
-    specs = yaml.safe_load(open(os.path.join(ROOT, 'roles', 'listener_backlog', 'meta', 'argument_specs.yml')))
-    return ' '.join(specs['argument_specs']['main']['options']['listener_backlog_somaxconn']['description'])
-
-
-def stated_ranges(text):
-    """[(system, (lowest, highest))] for each range the text states ('macOS and OpenBSD 0 to 32767' gives two)."""
-    found = []
-    for match in RANGE.finditer(text):
-        for name in re.split(r'\s+and\s+', match.group(1)):
-            found.append((DOC_NAMES_BY_DOC[name], (int(match.group(2)), int(match.group(3)))))
-    for match in BEFORE_4_1.finditer(text):
-        numbers = [int(number) for number in match.groups() if number is not None]
-        found.append(('Linux before 4.1', tuple(numbers)))
-    return found
-
-
-def table_range(system):
-    if system == 'Linux before 4.1':
-        return (_tuning.TUNING['Linux']['somaxconn_range'][0], _tuning.TUNING['Linux']['somaxconn_max_before_4_1'])
-    return _tuning.TUNING[system]['somaxconn_range']
-
-
-DOC_NAMES_BY_DOC = dict((name, system) for system, name in DOC_NAMES.items())
-
-
-def test_the_argument_spec_states_every_systems_range_as_the_table_has_it():
-    stated = stated_ranges(somaxconn_description())
-    assert sorted(dict(stated)) == sorted(list(_tuning.TUNING) + ['Linux before 4.1'])
-    for system, bounds in stated:
-        assert bounds == table_range(system), system
+def test_the_argument_spec_states_the_syn_backlog_range_the_table_has():
     specs = yaml.safe_load(open(os.path.join(ROOT, 'roles', 'listener_backlog', 'meta', 'argument_specs.yml')))
     syn = specs['argument_specs']['main']['options']['listener_backlog_syn_backlog']['description']
     assert '%d to %d' % _tuning.TUNING['Linux']['syn_backlog_range'] in syn
-
-
-@pytest.mark.parametrize('path', DOCS_WITH_RANGES)
-def test_every_range_a_doc_states_is_the_tables(path):
-    stated = stated_ranges(open(os.path.join(ROOT, path)).read())
-    assert sorted(set(dict(stated))) == sorted(list(_tuning.TUNING) + ['Linux before 4.1']), (path, stated)
-    for system, bounds in stated:
-        assert bounds == table_range(system), (path, system)
