@@ -20,7 +20,7 @@ export NETSTACK_BACKLOG_ANSIBLE_BIN := $(CURDIR)/$(VENV)/bin
 export NETSTACK_BACKLOG_ANSIBLE_216_BIN := $(CURDIR)/$(VENV_216)/bin
 export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
-.PHONY: demo demo-packages try packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda generated-docs
+.PHONY: demo demo-packages try packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda generated-docs targets
 
 # The role's dependency, ansible.posix, from the `ansible` package on PyPI (Galaxy is not
 # reachable on the machines this is tested on; docs/contributing.md).  The pinned release carries
@@ -58,9 +58,15 @@ demo-packages:
 # That run leaves out the end-to-end suite the matrix has just run twice: a third run under
 # a controller between the two proved little and cost a quarter of the whole (`make
 # integration` still runs everything with the main controller).
-test: lint docs install-check rootfs prometheus-tools eda matrix packages
+test: lint docs install-check targets rootfs prometheus-tools eda matrix packages
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration \
 	  $$($(VENV)/bin/python tests/utils/matrix.py --edge-suite-ignores)
+
+# The modules as Galaxy and Automation Hub users test them: the ansible-test integration
+# targets (tests/integration/targets), on this machine, under the oldest and the main controller.
+targets: venv collection
+	tests/utils/integration_targets.sh $(CURDIR)/$(VENV)/bin/ansible-test
+	tests/utils/integration_targets.sh $(CURDIR)/$(VENV_216)/bin/ansible-test
 
 units: venv collection
 	$(VENV)/bin/python -m pytest -p no:cacheprovider tests/unit

@@ -10,6 +10,7 @@
 # put on PATH by its versioned name, so the multi-version tests (compile, import) run on
 # each one instead of skipping it.
 set -euo pipefail
+. "$(dirname "$0")/collection_tree.sh"
 
 ansible_test=${1:?usage: $0 /path/to/ansible-test [options]}
 shift
@@ -38,13 +39,7 @@ done
 export PATH=$work/bin:$PATH
 
 # 3. The collection tree, as git sees it, in a repository of its own.
-tree=$work/ansible_collections/netstack/backlog
-mkdir -p "$tree"
-(cd "$here" && git ls-files -z --cached --others --exclude-standard |
-    tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$tree"
-git -C "$tree" init -q
-git -C "$tree" add -A
-git -C "$tree" -c user.name=sanity -c user.email=sanity@localhost commit -qm snapshot
+tree=$(collection_tree "$here" "$work")
 
 if ls "$tree"/tests/sanity/ignore-*.txt >/dev/null 2>&1 && grep -qv '^\s*$' "$tree"/tests/sanity/ignore-*.txt; then
     echo "sanity: tests/sanity/ignore-*.txt has entries; this project allows none" >&2
