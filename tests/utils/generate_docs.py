@@ -11,7 +11,8 @@ that name it, so the prose around it stays hand-written:
 
     <!-- BEGIN GENERATED platform-summary: ... -->  ...  <!-- END GENERATED platform-summary -->
 
-The data is one record per platform (plugins/module_utils/_platforms.py).  `make generated-docs`
+The data is one record per platform (plugins/module_utils/_platforms.py) and the service
+catalogue (plugins/plugin_utils/_catalogue.py).  `make generated-docs`
 (this script) rewrites the parts; tests/unit/test_docs_generated.py fails when a committed part
 differs from what this script would write, so a changed record cannot ship with stale docs.
 
@@ -30,7 +31,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # Typography of the tables: the records are ASCII (they are module code, sent to every host).
 TYPOGRAPHY = ((' >= ', ' ≥ '), (' ... ', ' … '), ('...`', '…`'))
-NOTICE = 'made by make generated-docs from plugins/module_utils/_platforms.py'
+NOTICE = 'made by make generated-docs from the collection data (tests/utils/generate_docs.py)'
+
+
+class Block(str):
+    """A part laid out as it is (a table, a YAML line), not wrapped as a sentence."""
 
 
 def records():
@@ -92,10 +97,17 @@ def platform_summary(style):
         row.setdefault('default', '{default}')
         lines.append('| %s |' % ' | '.join(_cell(row[column], record) for column in columns))
     lines.append('| other | – | – | – | %d | – | nothing runs | `default`, warning |' % UNKNOWN_PLATFORM_DEFAULT)
-    return '\n'.join(lines)
+    return Block('\n'.join(lines))
 
 
-PARTS = {'somaxconn-ranges': somaxconn_ranges, 'platform-summary': platform_summary}
+def service_choices(style):
+    """The services the role's argument spec accepts: the catalogue's names, in its order."""
+    records()  # it makes the collection importable
+    from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
+    return Block('choices: [%s]' % ', '.join(CATALOGUE))
+
+
+PARTS = {'somaxconn-ranges': somaxconn_ranges, 'platform-summary': platform_summary, 'service-choices': service_choices}
 
 # The files with generated parts; a part may appear in several.
 FILES = ('docs/platforms.md', 'docs/docsite/rst/guide_tuning.rst', 'roles/listener_backlog/README.md',
@@ -112,8 +124,8 @@ MARKERS = {
 
 
 def _layout(text, extension, indent, width=100):
-    """A part as it sits in its file: a table as it is, a sentence wrapped (in YAML, as a list item)."""
-    if '\n' in text:
+    """A part as it sits in its file: a block as it is, a sentence wrapped (in YAML, as a list item)."""
+    if isinstance(text, Block):
         return textwrap.indent(text, indent) + '\n'
     if extension == '.yml':
         return '\n'.join(textwrap.wrap(text, width=width, initial_indent=indent + '- ', subsequent_indent=indent + '  ',

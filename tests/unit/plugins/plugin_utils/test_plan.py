@@ -333,11 +333,6 @@ def test_without_restarts_reloads_happen_and_restarts_and_starts_wait():
         ('memcached', 'started', ['memcached']), ('redis-server', 'restarted', ['redis'])]
 
 
-def test_the_argument_spec_offers_exactly_the_catalogues_services():
-    options = SPECS['argument_specs']['main']['options']
-    assert sorted(options['listener_backlog_services']['options']['name']['choices']) == sorted(CATALOGUE)
-
-
 def test_the_audit_expects_what_the_role_would_set_under_the_current_limit():
     facts = debian12()
     expected = _plan.expected_backlogs({'services': [{'name': 'redis', 'backlog': 511}, {'name': 'php_fpm'}]},
