@@ -14,7 +14,6 @@ import os
 import re
 
 import pytest
-import yaml
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import limit_after
@@ -24,7 +23,6 @@ from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
 RECORDED = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'module_utils', 'fixtures')
-SPECS = yaml.safe_load(open(os.path.join(ROOT, 'roles', 'listener_backlog', 'meta', 'argument_specs.yml')))
 
 
 def debian12():
