@@ -563,17 +563,24 @@ def expected_backlogs(variables, facts, catalogue):
     expected = []
     for index, service in enumerate(variables.get('services') or []):
         entry = catalogue[service['name']]
-        explicit = service.get('backlog') is not None
-        requested = _integer(service['backlog']) if explicit else int(limit)
-        try:
-            granted = effective_backlog(requested, int(limit), minimum=info.get('minimum'), system=info['system'])
-        except ValueError as exc:
-            raise PlanError('listener_backlog_services[%d].backlog (%s) is %s: %s'
-                            % (index, service['name'], _json(service.get('backlog')), exc))
+        dummy, backlog = service_backlog(index, service, entry, limit, info)
         expected.append({'name': service['name'], 'process': _pick(entry['process'], family),
-                         'unix': bool(entry.get('unix', False)),
-                         'backlog': min(granted, entry.get('max_backlog', INT_MAX))})
+                         'unix': bool(entry.get('unix', False)), 'backlog': backlog})
     return expected
+
+
+def service_backlog(index, service, entry, limit, info):
+    """(what listener_backlog_services[index] asks for, what it gets): the kernel's grant under ``limit``
+    (its platform's listen rule and minimum, ``info``: listener_backlog_info), and no more than the
+    service itself takes (MariaDB: 65535). Asked for nothing, it asks for the limit."""
+    explicit = service.get('backlog') is not None
+    requested = _integer(service['backlog']) if explicit else int(limit)
+    try:
+        granted = effective_backlog(requested, int(limit), minimum=info.get('minimum'), system=info['system'])
+    except ValueError as exc:
+        raise PlanError('listener_backlog_services[%d].backlog (%s) is %s: %s'
+                        % (index, service['name'], _json(service.get('backlog')), exc))
+    return requested, min(granted, entry.get('max_backlog', INT_MAX))
 
 
 def release_of(entry, path, index, name):
@@ -605,13 +612,11 @@ def config_of(stat):
 def plan_services(variables, facts, catalogue, limit):
     """Each managed service's config, edit, validator, backlog and way of applying it.
 
-    ``limit``: the kernel limit the services are planned with (after tuning, or the one
-    tuning would set in check mode).  Each config file is as the fact module found it
-    (``files``) in the run's first read: tuning does not touch it.
+    ``limit``: the kernel limit the services are planned with, the one the kernel grants after
+    tuning (plan_tuning's ``limit``).  Each config file is as the read found it (``files``):
+    tuning does not touch it.
     """
     family = platform_keys(facts)  # the catalogue keys of the host, most specific first
-    system = facts['listener_backlog_info']['system']
-    minimum = facts['listener_backlog_info'].get('minimum')
     plan, warnings = [], []
     stats = config_files(variables, facts, catalogue)
     for index, (service, stat) in enumerate(zip(variables.get('services') or [], stats)):
@@ -628,13 +633,7 @@ def plan_services(variables, facts, catalogue, limit):
                 'config to the file %s reads its options from.' % (index, name, config_of(stat), edit['needs'], name))
         version = release_of(entry, stat['path'], index, name) if any('{version}' in each for each in names) else None
         explicit = service.get('backlog') is not None
-        requested = _integer(service['backlog']) if explicit else int(limit)
-        # What the kernel grants, and no more than the service itself takes (MariaDB: 65535).
-        try:
-            granted = effective_backlog(requested, int(limit), minimum=minimum, system=system)
-        except ValueError as exc:
-            raise PlanError('listener_backlog_services[%d].backlog (%s) is %d: %s' % (index, name, requested, exc))
-        backlog = min(granted, entry.get('max_backlog', INT_MAX))
+        requested, backlog = service_backlog(index, service, entry, limit, facts['listener_backlog_info'])
         plan.append({
             'name': name,
             'index': index,
