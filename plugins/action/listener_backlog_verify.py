@@ -20,6 +20,12 @@ from ansible_collections.netstack.backlog.plugins.plugin_utils._read import read
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
 
+# What the role asked of a service, as its failure says it.
+VERBS = {'restarted': 'restart', 'reloaded': 'reload', 'started': 'start'}
+# How much of a service's log a failure shows.
+LOG_LINES = 20
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -50,14 +56,42 @@ class ActionModule(ActionBase):
         return [entry for entry in entries if any(re.match(entry['process'], name) for name in names)]
 
     def _log_tail(self, path):
-        found = self._low_level_execute_command('tail -n 20 %s' % shlex.quote(path))
+        found = self._low_level_execute_command('tail -n %d %s' % (LOG_LINES, shlex.quote(path)))
         lines = (found.get('stdout') or '').strip().splitlines()
         return ' | '.join(lines)
+
+    def _failure_report(self, failed):
+        """One line per service that failed to take its backlog: the manager's words, its check's, its log's."""
+        lines = []
+        for result in failed:
+            item = result.get('item') or {}
+            words = ' '.join(part for part in (result.get('msg'), result.get('stdout'), result.get('stderr')) if part)
+            if not item:
+                # Not one service's result (the loop itself failed): its own words.
+                lines.append(words.strip() or 'the services could not be restarted, and nothing said why')
+                continue
+            line = '%s failed to %s: %s' % (item.get('service'), VERBS.get(item.get('state'), item.get('state')),
+                                            words.strip())
+            if item.get('check'):
+                # The catalogue's command, each word quoted: no shell reads it.
+                found = self._low_level_execute_command(' '.join(shlex.quote(word)
+                                                                 for word in shlex.split(item['check'])))
+                if found.get('rc', 0) != 0:
+                    said = (found.get('stderr') or '').splitlines() + (found.get('stdout') or '').splitlines()
+                    line += ' (%s says: %s)' % (item['check'], ' | '.join(said))
+            tail = self._log_tail(item['log']) if item.get('log') else ''
+            if tail:
+                line += ' (its log %s ends: %s)' % (item['log'], tail)
+            lines.append(line)
+        return '\n'.join(lines)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
+        if args['failed'] is not None:
+            result.update(changed=False, failed=True, msg=self._failure_report(args['failed']))
+            return result
         expected, pending, timeout = args['expected'], args['pending'], args['timeout']
         waiting = set(name for entry in pending for name in entry.get('names', []))
         checked = [entry for entry in expected if entry['name'] not in waiting]

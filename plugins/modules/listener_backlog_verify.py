@@ -28,9 +28,10 @@ options:
     description:
       - What each service should have, as the filter P(netstack.backlog.backlog_mismatches#filter) takes it
         (C(name), C(process), C(backlog), C(unix)), and optionally C(log), a file whose end is shown on failure.
+      - Give this or O(failed).
     type: list
     elements: dict
-    required: true
+    default: []
   pending:
     description:
       - Services that wait for a restart (C(names) lists their entries in O(expected)); their listeners are reported
@@ -42,6 +43,15 @@ options:
     description: How long to wait for the listeners, in seconds.
     type: int
     default: 10
+  failed:
+    description:
+      - Instead of verifying, say why services failed to restart, reload or start - the results of the
+        M(ansible.builtin.service) loop that failed, each with its C(item) (C(service), C(state), C(log), C(check)).
+      - For each, the service manager's words, then what the service's test of its whole configuration (C(check))
+        says when it fails, then the end of its C(log); the task fails with all of it.
+    type: list
+    elements: dict
+    version_added: 1.2.0
 attributes:
   check_mode:
     support: full

@@ -47,7 +47,7 @@ def run(name, args):
      'value of stage must be one of: plan, actions, expected, got: apply'),
     ('listener_backlog_plan', {'stage': 'plan'}, 'missing required arguments: variables'),
     ('listener_backlog_verify', {'expected': [], 'timeout': 'ten'}, "argument 'timeout' is of type"),
-    ('listener_backlog_verify', {'timeout': 1}, 'missing required arguments: expected'),
+    ('listener_backlog_verify', {'failed': ['not a result']}, "Elements value for option 'failed' is of type"),
     ('warn', {}, 'missing required arguments: msg'),
 ])
 def test_a_wrong_argument_is_refused_naming_it_before_anything_runs(name, args, said):

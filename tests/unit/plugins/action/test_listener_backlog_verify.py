@@ -12,6 +12,7 @@ of them: pass, fail once with the reason and the log, pending, or a service that
 
 from __future__ import annotations
 
+import pytest
 from ansible.playbook.task import Task
 
 from ansible_collections.netstack.backlog.plugins.action import listener_backlog_verify as action
@@ -144,3 +145,54 @@ def test_a_listener_still_off_at_the_timeout_fails_after_reading_for_that_long(m
 def test_timeout_zero_reads_once(monkeypatch):
     result, reads, clock = run_reads(monkeypatch, {'expected': [REDIS], 'timeout': 0}, [[redis_listener(128)]])
     assert result['failed'] is True and len(reads) == 1 and clock.slept == []
+
+
+def report(failed, commands):
+    """The failure report of ``failed`` (service results), the host answering ``commands``: {first word: (rc, out, err)}."""
+    task = Task.load({'action': {'module': 'netstack.backlog.listener_backlog_verify', 'args': {'failed': failed}}})
+    plugin = action.ActionModule(task, FakeConnection(), play_context=None, loader=None, templar=None,
+                                 shared_loader_obj=None)
+    ran = []
+
+    def low_level(command, **kwargs):
+        ran.append(command)
+        rc, out, err = commands.get(command.split()[0], (0, '', ''))
+        return {'rc': rc, 'stdout': out, 'stderr': err}
+
+    plugin._execute_module = lambda **kwargs: pytest.fail('a failure report reads no listeners')
+    plugin._low_level_execute_command = low_level
+    return plugin.run(task_vars={}), ran
+
+
+NGINX_RELOAD = {'failed': True, 'msg': 'Reloading nginx configuration: nginx failed!', 'stdout': '', 'stderr': '',
+                'item': {'service': 'nginx', 'state': 'reloaded', 'log': '/var/log/nginx/error.log',
+                         'check': 'nginx -t'}}
+
+
+def test_a_failed_reload_is_said_with_the_services_own_check_and_log():
+    # nginx -t's words as nginx 1.22 prints them (tests/integration/test_role_faults.py makes it say so).
+    result, ran = report([NGINX_RELOAD], {
+        'nginx': (1, '', 'nginx: [emerg] duplicate listen options for 0.0.0.0:80 in /etc/nginx/sites-enabled/other:2\n'
+                         'nginx: configuration file /etc/nginx/nginx.conf test failed\n'),
+        'tail': (0, '2026/12/04 [emerg] 7#7: duplicate listen options\n', '')})
+    assert result['failed'] is True
+    assert result['msg'] == (
+        'nginx failed to reload: Reloading nginx configuration: nginx failed! (nginx -t says: nginx: [emerg] duplicate '
+        'listen options for 0.0.0.0:80 in /etc/nginx/sites-enabled/other:2 | nginx: configuration file '
+        '/etc/nginx/nginx.conf test failed) (its log /var/log/nginx/error.log ends: 2026/12/04 [emerg] 7#7: duplicate '
+        'listen options)')
+    assert ran == ['nginx -t', 'tail -n 20 /var/log/nginx/error.log']
+
+
+def test_a_check_that_passes_is_not_said_and_one_line_per_service():
+    redis = {'failed': True, 'msg': 'Starting redis-server: failed', 'item': {
+        'service': 'redis-server', 'state': 'restarted', 'log': '', 'check': ''}}
+    result, ran = report([NGINX_RELOAD, redis], {'nginx': (0, 'syntax is ok', ''), 'tail': (0, '', '')})
+    assert result['msg'].split('\n') == ['nginx failed to reload: Reloading nginx configuration: nginx failed!',
+                                         'redis-server failed to restart: Starting redis-server: failed']
+
+
+def test_a_failure_that_is_no_services_result_is_said_as_it_is():
+    result, ran = report([{'failed': True, 'msg': "'dict object' has no attribute 'service'"}], {})
+    assert result['failed'] is True and result['msg'] == "'dict object' has no attribute 'service'"
+    assert ran == []
