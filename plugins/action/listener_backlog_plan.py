@@ -42,6 +42,9 @@ class ActionModule(ActionBase):
                 finally:
                     self._remove_tmp_path(self._connection._shell.tmpdir)
                 if read.get('failed'):
+                    # With what the module run left (an interpreter that is missing says so on stderr).
+                    result.update((key, read[key]) for key in ('module_stderr', 'module_stdout', 'rc', 'exception')
+                                  if key in read)
                     result.update(failed=True, msg='reading the host failed: %s' % read.get('msg'))
                     return result
                 facts.update(found)

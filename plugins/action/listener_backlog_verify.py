@@ -92,6 +92,9 @@ class ActionModule(ActionBase):
         if args['failed'] is not None:
             result.update(changed=False, failed=True, msg=self._failure_report(args['failed']))
             return result
+        if not args['expected']:
+            raise AnsibleActionFail('listener_backlog_verify needs expected (the services to verify) or failed '
+                                    '(the service results to report)')
         expected, pending, timeout = args['expected'], args['pending'], args['timeout']
         waiting = set(name for entry in pending for name in entry.get('names', []))
         checked = [entry for entry in expected if entry['name'] not in waiting]

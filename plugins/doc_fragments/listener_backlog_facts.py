@@ -117,7 +117,8 @@ options:
       - Also report, for each of these files, whether it exists, where it links to, and its lines that match any of
         its O(files[].patterns), in
         RV(netstack.backlog.listener_backlog_facts#module:ansible_facts.ansible_listener_backlog_files).
-      - The role C(netstack.backlog.listener_backlog) reads its services' config files this way, with the
+      - The role C(netstack.backlog.listener_backlog) reads its services' config files this way (with
+        M(netstack.backlog.listener_backlog_read)), with the
         patterns of the directives it edits, to tell without another look at the host whether an edit would change
         anything. Only matching lines are returned, never a whole file (configs can hold secrets).
     type: list
@@ -143,7 +144,8 @@ options:
         RV(netstack.backlog.listener_backlog_facts#module:ansible_facts.ansible_listener_backlog_tuning) - the values
         the knob accepts, the sysctl file's lines for the knobs, their live values, whether they can be written, and
         the other files read at boot that set them - and which distribution the host runs.
-      - The role C(netstack.backlog.listener_backlog) plans its changes from this one read, so a run that has nothing
+      - The role C(netstack.backlog.listener_backlog) plans its changes from this read (with
+        M(netstack.backlog.listener_backlog_read)), so a run that has nothing
         to change runs no other module on the host.
       - Leave it unset to report none of this.
     type: dict

@@ -245,7 +245,8 @@ def low_namespaces(variables, facts, tuning):
     Only where the run tunes and is not told to ignore them; the fact module read them
     (``namespaces_below``) in the run's one read.
     """
-    if not tuning['tune'] or variables.get('namespaces', 'warn') == 'ignore':
+    if not tuning['tune'] or variables.get('namespaces', 'warn') == 'ignore' or variables.get('somaxconn') is None:
+        # Tuning net.ipv4.tcp_max_syn_backlog alone sets no limit for a namespace to be below.
         return []
     return namespace_fixes(facts.get('listener_backlog_namespaces') or [], _integer(variables.get('somaxconn')))
 

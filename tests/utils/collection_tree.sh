@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts that run ansible-test (sanity.sh, integration_targets.sh).
 #
 # collection_tree CHECKOUT WORKDIR: copy the files git knows of in CHECKOUT (tracked, plus new

@@ -48,6 +48,7 @@ def run(name, args):
     ('listener_backlog_plan', {'stage': 'plan'}, 'missing required arguments: variables'),
     ('listener_backlog_verify', {'expected': [], 'timeout': 'ten'}, "argument 'timeout' is of type"),
     ('listener_backlog_verify', {'failed': ['not a result']}, "Elements value for option 'failed' is of type"),
+    ('listener_backlog_verify', {'timeout': 1}, 'needs expected (the services to verify) or failed'),
     ('warn', {}, 'missing required arguments: msg'),
 ])
 def test_a_wrong_argument_is_refused_naming_it_before_anything_runs(name, args, said):

@@ -112,3 +112,12 @@ def test_the_decision_after_the_edits_restarts_what_they_changed_and_runs_nothin
     assert [(entry['service'], entry['state'], entry['reason']) for entry in result['apply']] == [
         ('redis-server', 'restarted', 'redis: /etc/redis/redis.conf changed')]
     assert result['ansible_facts'] == {'listener_backlog_restart_required': []}
+
+
+def test_a_read_that_never_ran_keeps_what_the_interpreter_said():
+    result, ran = run({'stage': 'plan', 'variables': VARIABLES}, reply={
+        'failed': True, 'msg': 'Module result deserialization failed: No start of json char found', 'rc': 127,
+        'module_stderr': 'pyenv: python3.13: command not found\n', 'module_stdout': ''})
+    assert result['msg'] == ('reading the host failed: Module result deserialization failed: No start of json char '
+                             'found')
+    assert (result['rc'], result['module_stderr']) == (127, 'pyenv: python3.13: command not found\n')

@@ -730,3 +730,12 @@ def test_the_decision_after_the_edits_reads_what_they_changed():
         ['/etc/redis/redis.conf', '/etc/memcached.conf'],
         [{'dest': '/etc/haproxy/haproxy.cfg', 'service': 'haproxy'}])
     assert _plan.changed_by([], None) == ([], [])
+
+
+def test_tuning_the_syn_backlog_alone_reads_and_plans_no_namespace():
+    variables = {'somaxconn': None, 'syn_backlog': 2048, 'namespaces': 'warn', 'services': []}
+    assert 'namespaces_below' not in _role.read_arguments(variables, CATALOGUE)
+    assert _role.read_arguments(variables, CATALOGUE)['namespaces'] is False
+    planned = _role.plan(variables, debian12(), CATALOGUE, [])
+    assert planned['tuning']['tune'] is True and planned['namespaces'] == []
+    assert planned['work']['namespaces'] is False and planned['work']['tune'] is True
