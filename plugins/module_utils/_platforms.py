@@ -34,6 +34,14 @@ DARWIN_INET_COMMAND = ('netstat', '-AanlLW', '-f', 'inet')
 DARWIN_INET6_COMMAND = ('netstat', '-AanlLW', '-f', 'inet6')
 
 # Fields (docs/platforms.md has the tables, with links to the sources):
+# ``name``: how the documentation names the system (its tables and ranges are generated:
+#   tests/utils/generate_docs.py).
+# ``summary``: its row of docs/platforms.md's summary table, where {range} (the tuning range),
+#   {bounds}, {ceiling} and {default} stand for the record's values; the default cell is
+#   {default} unless given.  ASCII only: '...' and '>=' are typeset by the generator.
+# ``tuning``: where and how the role tunes the limit (_tuning.TUNING), with ``range_note``,
+#   said beside the range wherever the docs state it.
+# ``netstat``: the commands that list the listeners with their queues (_netstat.COMMANDS).
 # ``reader``: how the value is read (``sysctl``, ``ipadm`` with ``ndd`` as the
 #   fall-back, ``no``, or ``none`` where the kernel has no knob at all).
 # ``keys``: the knobs tried in order.
@@ -55,7 +63,6 @@ DARWIN_INET6_COMMAND = ('netstat', '-AanlLW', '-f', 'inet6')
 #   (illumos: the maximum still caps it, so it never changes the largest grant).
 RECORDS = {
     'Linux': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'Linux',
         # Read from procfs, then sysctl, then a probe listen() (_backlog.LimitGatherer); its
         # default and the 16-bit width before 4.1 depend on the release
@@ -73,7 +80,6 @@ RECORDS = {
             # int, proc_dointvec_minmax with minimum 0 (net/core/sysctl_net_core.c).  Before 4.1
             # the queue limit was 16 bits wide (kernel commit becb74f0acca widened it).
             'somaxconn_range': (0, INT_MAX),
-            # Said with the range wherever the docs state it.
             'range_note': 'where the kernel stored the queue limit in 16 bits',
             'somaxconn_max_before_4_1': U16_MAX,
             'syn_backlog_key': 'net.ipv4.tcp_max_syn_backlog',
@@ -92,10 +98,7 @@ RECORDS = {
         },
     },
     'FreeBSD': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'FreeBSD',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'FreeBSD >= 10.0',
             'knob': '`kern.ipc.soacceptqueue`, then the alias `kern.ipc.somaxconn`',
@@ -121,26 +124,20 @@ RECORDS = {
         # solisten_proto(): backlog < 0 || backlog > somaxconn gets somaxconn.
         'listen_rule': 'unsigned',
         'minimum_key': None,
-        # Where and how the role tunes it (listener_backlog_somaxconn; sources: docs/platforms.md).
         'tuning': {
             'somaxconn_key': 'kern.ipc.soacceptqueue',
             # sysctl_somaxconn() refuses values outside 1 .. UINT_MAX / 3 (1 .. 65535 up to 10.x).
             'somaxconn_range': (1, U32_MAX // 3),
-            # Said with the range wherever the docs state it.
             'range_note': 'UINT_MAX / 3; 10.x and older refuse more than 65535',
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },
-        # What lists the listeners with their queues (_netstat).
         'netstat': (FREEBSD_COMMAND,),
     },
 
 
     'Darwin': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'macOS',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'macOS',
             'knob': '`kern.ipc.somaxconn`',
@@ -164,26 +161,20 @@ RECORDS = {
         # solisten(): backlog <= 0 || backlog > somaxconn gets somaxconn.
         'listen_rule': 'darwin',
         'minimum_key': None,
-        # Where and how the role tunes it (listener_backlog_somaxconn; sources: docs/platforms.md).
         'tuning': {
             'somaxconn_key': 'kern.ipc.somaxconn',
             # No bounds on the knob, but solisten() stores a short: more than 32767 breaks listen(0).
             'somaxconn_range': (0, S16_MAX),
-            # Said with the range wherever the docs state it.
             'range_note': 'it stores the queue limit in a short',
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },
-        # What lists the listeners with their queues (_netstat).
         'netstat': (DARWIN_INET_COMMAND, DARWIN_INET6_COMMAND),
     },
 
 
     'OpenBSD': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'OpenBSD',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'OpenBSD',
             'knob': '`kern.somaxconn`',
@@ -210,7 +201,6 @@ RECORDS = {
         'minimum_key': 'kern.sominconn',
         'minimum_bounds': (INT_MIN, INT_MAX),
         'minimum_wins': True,
-        # Where and how the role tunes it (listener_backlog_somaxconn; sources: docs/platforms.md).
         'tuning': {
             'somaxconn_key': 'kern.somaxconn',
             # kern_vars[]: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX}.
@@ -221,10 +211,7 @@ RECORDS = {
     },
 
     'DragonFly': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'DragonFly',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'DragonFly',
             'knob': '`kern.ipc.somaxconn`',
@@ -247,15 +234,11 @@ RECORDS = {
         # solisten(): backlog < 0 || backlog > somaxconn gets somaxconn.
         'listen_rule': 'unsigned',
         'minimum_key': None,
-        # What lists the listeners with their queues (_netstat).
         'netstat': (FREEBSD_COMMAND,),
     },
 
     'NetBSD': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'NetBSD',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'NetBSD',
             'knob': 'none (compiled in)',
@@ -279,10 +262,7 @@ RECORDS = {
         'minimum_key': None,
     },
     'SunOS': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'illumos / Solaris',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'illumos / Solaris',
             'knob': '`_conn_req_max_q` (ndd: `tcp_conn_req_max_q`)',
@@ -312,10 +292,7 @@ RECORDS = {
         'minimum_wins': False,
     },
     'AIX': {
-        # How the documentation names it (the tables and ranges in docs/ are generated).
         'name': 'AIX',
-        # Its row of docs/platforms.md's summary: {range}, {bounds}, {ceiling} and {default} stand for
-        # the values below, and the default cell is {default} unless given.
         'summary': {
             'platform': 'AIX',
             'knob': '`somaxconn`',
