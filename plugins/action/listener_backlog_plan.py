@@ -17,6 +17,10 @@ from ansible_collections.netstack.backlog.plugins.plugin_utils._read import ROLE
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
 
+# What the read returns for the plan alone, not as facts.
+PLAN_ONLY = ('ansible_listener_backlog_files', 'ansible_listener_backlog_tuning')
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -50,7 +54,10 @@ class ActionModule(ActionBase):
                 facts.update(found)
                 planned = _role.plan(variables, facts, catalogue, args['template_paths'] or [])
                 warnings = read.get('warnings', []) + planned.pop('warnings')
-                result['ansible_facts'] = dict(read['ansible_facts'])
+                # The facts as listener_backlog_facts has them; the config lines and the tuning state were
+                # read for the plan only, and facts are copied into every later task's variables.
+                result['ansible_facts'] = dict((key, value) for key, value in read['ansible_facts'].items()
+                                               if key not in PLAN_ONLY)
                 if 'restart_required' in planned:
                     result['ansible_facts']['listener_backlog_restart_required'] = planned.pop('restart_required')
                 result.update(planned)

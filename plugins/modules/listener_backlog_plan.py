@@ -128,7 +128,8 @@ expected:
   elements: dict
 ansible_facts:
   description:
-    - Stage C(plan) - the facts of M(netstack.backlog.listener_backlog_facts) as read, and
+    - Stage C(plan) - the facts of M(netstack.backlog.listener_backlog_facts) as read (the config lines and the tuning
+      state, read for the plan, are not returned as facts), and
       C(listener_backlog_restart_required) (empty) when the services have nothing to do.
     - Stage C(actions) - C(listener_backlog_restart_required), the services that wait for a restart.
   returned: stages plan and actions

@@ -76,6 +76,8 @@ def test_one_read_of_the_host_and_the_whole_plan_in_one_result():
     assert ran == [('netstack.backlog.listener_backlog_read', _role.read_arguments(VARIABLES, CATALOGUE))]
     # The facts as read, for the play; the plan made on them, the services with the limit after tuning.
     assert result['ansible_facts']['ansible_listener_backlog'] == 128
+    assert 'ansible_listener_backlog_listeners' in result['ansible_facts']
+    assert not set(result['ansible_facts']) & {'ansible_listener_backlog_files', 'ansible_listener_backlog_tuning'}
     assert result['tuning']['limit'] == 4096 and result['tuning']['tune'] is True
     [redis] = result['services']
     assert (redis['config'], redis['backlog'], redis['edit_needed']) == ('/etc/redis/redis.conf', 4096, True)
