@@ -229,7 +229,7 @@ def test_embedded_code_that_differs_from_the_collections_never_runs(installed, m
     wrapper(str(tmp_path / 'bin'), 'python3', target_python('3.9'), marker)
     fact = json.loads(run_script(namespace, tampered, str(tmp_path / 'bin')).stdout)
     assert fact['failed'] is True
-    assert 'plugins.module_utils._backlog in this script is not the file it was built from' in fact['msg'], fact
+    assert 'plugins.module_utils._platforms in this script is not the file it was built from' in fact['msg'], fact
     process = run_script(namespace, tampered, str(tmp_path / 'bin'), '--validate', check=False)
     assert process.returncode == 1 and 'EmbeddingError' in process.stderr, process.stderr
 
