@@ -25,8 +25,7 @@ try:
 except NameError:  # Python 3
     string_types = (str,)
 
-from ansible_collections.netstack.backlog.plugins.module_utils._platforms import (  # noqa: F401 (names used here and by importers)
-    INT_MAX, INT_MIN, PLATFORMS, S16_MAX, U16_MAX, U32_MAX)
+from ansible_collections.netstack.backlog.plugins.module_utils._platforms import INT_MAX, PLATFORMS, S16_MAX, U16_MAX
 
 LINUX_SOMAXCONN_PATH = '/proc/sys/net/core/somaxconn'
 LINUX_SYN_BACKLOG_PATH = '/proc/sys/net/ipv4/tcp_max_syn_backlog'
