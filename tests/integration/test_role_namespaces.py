@@ -94,7 +94,7 @@ def test_role_names_each_container_below_the_limit_and_sets_it_live_when_asked(h
         assert 'allowedUnsafeSysctls: ["net.core.somaxconn"]' in said
         assert changed == ['Write the values to /etc/sysctl.d/90-listener-backlog.conf',
                            'Set the values in the running kernel'], changed
-        [read] = [task['result']['ansible_facts'] for task in tasks if task['task'].endswith('before any change')]
+        [read] = [task['result']['ansible_facts'] for task in tasks if task['task'].endswith('plan every change')]
         assert sorted(entry['listener_backlog'] for entry in read['ansible_listener_backlog_namespaces']) == \
             [128, 128, 128]  # this host before tuning, and both containers
 
@@ -136,7 +136,7 @@ def test_role_names_each_container_below_the_limit_and_sets_it_live_when_asked(h
         assert not [w for w in warnings if 'network namespace' in w], warnings
         # The host was read with only the namespaces below the limit (none now), not all three: a fact stays in
         # every later task's variables, copied for each task.
-        [read] = [task['result']['ansible_facts'] for task in tasks if task['task'].endswith('before any change')]
+        [read] = [task['result']['ansible_facts'] for task in tasks if task['task'].endswith('plan every change')]
         assert read['ansible_listener_backlog_namespaces'] == []
         assert read['ansible_listener_backlog_namespaces_total'] == 3
     finally:
