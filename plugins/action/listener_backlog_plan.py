@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The listener_backlog role's planner: one read of the host (the fact module), then every decision on the controller."""
+"""The listener_backlog role's planner: one read of the host (listener_backlog_read), then every decision on the controller."""
 
 from __future__ import annotations
 

@@ -239,13 +239,21 @@ def plan_tuning(variables, facts):
     return plan
 
 
+def reads_namespaces(variables):
+    """Other network namespaces are read when the role sets the limit and is not told to ignore them.
+
+    The one rule for both the read (what the fact module is asked for) and low_namespaces.
+    """
+    return variables.get('namespaces', 'warn') != 'ignore' and variables.get('somaxconn') is not None
+
+
 def low_namespaces(variables, facts, tuning):
     """The network namespaces below the limit set, each with how its runtime sets it (namespace_fixes).
 
     Only where the run tunes and is not told to ignore them; the fact module read them
     (``namespaces_below``) in the run's one read.
     """
-    if not tuning['tune'] or variables.get('namespaces', 'warn') == 'ignore' or variables.get('somaxconn') is None:
+    if not tuning['tune'] or not reads_namespaces(variables):
         # Tuning net.ipv4.tcp_max_syn_backlog alone sets no limit for a namespace to be below.
         return []
     return namespace_fixes(facts.get('listener_backlog_namespaces') or [], _integer(variables.get('somaxconn')))

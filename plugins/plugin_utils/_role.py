@@ -22,16 +22,11 @@ from ansible_collections.netstack.backlog.plugins.plugin_utils import _exporter,
 NUMBER = re.compile(r'^[0-9]+$')
 
 
-def reads_namespaces(variables):
-    """Other network namespaces are read when the role tunes and is not told to ignore them."""
-    return variables.get('namespaces', 'warn') != 'ignore' and variables.get('somaxconn') is not None
-
-
 def read_arguments(variables, catalogue):
     """The arguments of listener_backlog_facts for the run's one read (after the choices are checked)."""
     _plan.check_choices(variables)
     listeners = bool(variables.get('services') or variables.get('templates'))
-    namespaces = reads_namespaces(variables)
+    namespaces = _plan.reads_namespaces(variables)
     somaxconn = variables.get('somaxconn')
     persist = variables.get('persist', True)
     arguments = {

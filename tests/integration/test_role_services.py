@@ -301,8 +301,8 @@ def test_kernel_limit_change_alone_restarts_listeners_that_asked_for_more(host, 
     assert granted(host, 80) == [2000, 2000]
 
 
-# /etc/sysconfig/memcached as RHEL's and SUSE's packages install it (the unit tests' releases.yml
-# records both with their sources).
+# /etc/sysconfig/memcached as RHEL's and SUSE's packages install it (memcached's file in
+# the catalogue records both with their sources).
 SYSCONFIG_MEMCACHED = {
     'RedHat': 'PORT="11211"\nUSER="memcached"\nMAXCONN="1024"\nCACHESIZE="64"\nOPTIONS="-l 127.0.0.1,::1"\n',
     'Suse': 'MEMCACHED_PARAMS="-l 127.0.0.1"\nMEMCACHED_USER="memcached"\nMEMCACHED_GROUP="memcached"\n',

@@ -68,7 +68,7 @@ def test_no_documentation_claims_a_version_after_the_one_in_preparation():
 
 def test_the_readme_names_every_release_the_platform_table_marks_as_run():
     readme = read('README.md')
-    table = readme.split('<!-- platform table: start', 1)[1].split('<!-- platform table: end -->', 1)[0]
+    table = readme.split('<!-- BEGIN GENERATED platform-table', 1)[1].split('<!-- END GENERATED platform-table -->', 1)[0]
     run = [row.split('|')[1].strip() for row in table.splitlines()
            if row.startswith('| ') and re.search(r'\| run\b', row)]
     assert run, 'no release marked run in the platform table'

@@ -11,7 +11,7 @@ that name it, so the prose around it stays hand-written:
     <!-- BEGIN GENERATED platform-summary: ... -->  ...  <!-- END GENERATED platform-summary -->
 
 The data is one record per platform (plugins/module_utils/_platforms.py) and the service
-catalogue (plugins/plugin_utils/_catalogue.py).  `make generated-docs`
+catalogue, a file per service (plugins/plugin_utils/catalogue/, loaded by _catalogue.py).  `make generated-docs`
 (this script) rewrites the parts; tests/unit/test_docs_generated.py fails when a committed part
 differs from what this script would write, so a changed record cannot ship with stale docs.
 
@@ -99,17 +99,61 @@ def platform_summary(style):
     return Block('\n'.join(lines))
 
 
+def catalogue():
+    records()  # it makes the collection importable
+    from ansible_collections.netstack.backlog.plugins.plugin_utils import _catalogue
+    return _catalogue
+
+
 def service_choices(style):
     """The services the role's argument spec accepts: the catalogue's names, in its order."""
-    records()  # it makes the collection importable
-    from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
-    return Block('choices: [%s]' % ', '.join(CATALOGUE))
+    return Block('choices: [%s]' % ', '.join(catalogue().CATALOGUE))
 
 
-PARTS = {'somaxconn-ranges': somaxconn_ranges, 'platform-summary': platform_summary, 'service-choices': service_choices}
+def catalogue_table(style):
+    """The role README's table: per service its Debian config, the directive, the check and the apply rule."""
+    loaded = catalogue()
+    lines = ['| name | config (Debian) | written as | validated with | a changed backlog needs | how that was established |',
+             '|---|---|---|---|---|---|']
+    for name in loaded.CATALOGUE:
+        readme = loaded.CATALOGUE.record(name)['readme']
+        lines.append('| `%s` | %s | %s | %s | **%s** | %s |' % (
+            name, readme['config'], readme['written'], readme['validated'], loaded.CATALOGUE[name]['apply'],
+            readme['established']))
+    return Block('\n'.join(lines))
+
+
+def _evidence(recorded):
+    """How a release's values of a service are known, as the README's platform table says it."""
+    if 'unsupported' in recorded:
+        return '—'
+    if 'user_config' in recorded:
+        return '%s (your config)' % ('run' if recorded['evidence'] == 'run' else 'sources')
+    if 'unknown' in recorded:
+        return 'unknown'
+    if recorded['evidence'] in ('run', 'unverified'):
+        return recorded['evidence']
+    unverified = recorded.get('unverified')
+    return 'sources' + (' (unverified: %s)' % ', '.join(unverified) if unverified else '')
+
+
+def platform_table(style):
+    """The README's table: per release users run, how each service's values there are known."""
+    loaded = catalogue()
+    names = list(loaded.CATALOGUE)
+    recorded = dict((name, loaded.CATALOGUE.record(name)['releases']) for name in names)
+    lines = ['| platform | %s |' % ' | '.join(names), '|---|%s' % ('---|' * len(names))]
+    for release in loaded.releases()['releases']:
+        lines.append('| %s | %s |' % (release['name'], ' | '.join(
+            _evidence(recorded[name][release['key']]) for name in names)))
+    return Block('\n'.join(lines))
+
+
+PARTS = {'somaxconn-ranges': somaxconn_ranges, 'platform-summary': platform_summary, 'service-choices': service_choices,
+         'catalogue-table': catalogue_table, 'platform-table': platform_table}
 
 # The files with generated parts; a part may appear in several.
-FILES = ('docs/platforms.md', 'docs/docsite/rst/guide_tuning.rst', 'roles/listener_backlog/README.md',
+FILES = ('README.md', 'docs/platforms.md', 'docs/docsite/rst/guide_tuning.rst', 'roles/listener_backlog/README.md',
          'roles/listener_backlog/meta/argument_specs.yml')
 
 MARKERS = {

@@ -363,7 +363,7 @@ def test_an_edit_runs_only_where_it_would_change_the_file(name, lines, backlog, 
     assert _plan.edit_changes(_plan.edits_of(CATALOGUE[name])['default'], lines, backlog) is needed
 
 
-# /etc/sysconfig/memcached as RHEL's and SUSE's packages install it (releases.yml records both, with sources).
+# /etc/sysconfig/memcached as RHEL's and SUSE's packages install it (memcached.yml records both, with sources).
 SYSCONFIG_STOCK = ['PORT="11211"\n', 'USER="memcached"\n', 'MAXCONN="1024"\n', 'CACHESIZE="64"\n',
                    'OPTIONS="-l 127.0.0.1,::1"\n', 'MEMCACHED_PARAMS="-l 127.0.0.1"\n']
 EDITS = [(name, key) for name in sorted(CATALOGUE) for key in sorted(_plan.edits_of(CATALOGUE[name]))]

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The catalogue against the releases users run (fixtures/releases.yml, every value with its source).
+"""The catalogue against the releases users run (each service file's ``releases``, every value with its source).
 
 For each release, each distribution of it and each service the catalogue has, the planner's own
 functions are fed facts shaped as the fact module reports them (its os-release read, through the
@@ -20,18 +20,20 @@ import os
 import re
 
 import pytest
-import yaml
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.plugin_utils import _plan
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _catalogue
 from ansible_collections.netstack.backlog.plugins.plugin_utils._catalogue import CATALOGUE
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
-with open(os.path.join(HERE, 'fixtures', 'releases.yml')) as _handle:
-    DATA = yaml.safe_load(_handle)
-RELEASES = DATA['releases']
+DATA = _catalogue.releases()
 SOURCES = DATA['sources']
+# Each release with what every service's file records for it, as releases[].services.NAME.
+RECORDED = dict((name, CATALOGUE.record(name)['releases']) for name in CATALOGUE)
+RELEASES = [dict(release, services=dict((name, RECORDED[name][release['key']]) for name in CATALOGUE
+                                        if release['key'] in RECORDED[name]))
+            for release in DATA['releases']]
 VALUES = ('package', 'config', 'directive', 'service', 'process', 'validate', 'log')
 EVIDENCE = ('run', 'verified', 'derived', 'unverified')
 
@@ -275,36 +277,7 @@ def test_every_source_says_where_it_is():
             assert source['url'].startswith('https://'), key
 
 
-# The README's platform table, one row per release: how each service's values are known.
-TABLE_START, TABLE_END = '<!-- platform table: start (test_releases.py checks it) -->', '<!-- platform table: end -->'
-
-
-def cell(recorded):
-    if 'unsupported' in recorded:
-        return '—'
-    if 'user_config' in recorded:
-        return '%s (your config)' % ('run' if recorded['evidence'] == 'run' else 'sources')
-    if 'unknown' in recorded:
-        return 'unknown'
-    if recorded['evidence'] in ('run', 'unverified'):
-        return recorded['evidence']
-    unverified = recorded.get('unverified')
-    return 'sources' + (' (unverified: %s)' % ', '.join(unverified) if unverified else '')
-
-
-def platform_table():
-    names = []
-    for release in RELEASES:
-        names.extend(name for name in release['services'] if name not in names)
-    rows = ['| platform | %s |' % ' | '.join(names), '|---|%s' % ('---|' * len(names))]
-    for release in RELEASES:
-        rows.append('| %s | %s |' % (release['name'], ' | '.join(cell(release['services'][name]) for name in names)))
-    return '\n'.join(rows)
-
-
-def test_the_readme_platform_table_is_releases_yml():
-    with open(os.path.join(ROOT, 'README.md')) as handle:
-        readme = handle.read()
-    assert TABLE_START in readme and TABLE_END in readme
-    table = readme.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
-    assert table == platform_table(), '\n' + platform_table()
+def test_every_service_records_only_releases_the_catalogue_knows():
+    keys = set(release['key'] for release in DATA['releases'])
+    for name, records in RECORDED.items():
+        assert sorted(set(records) - keys) == [], '%s records releases that releases.yml does not list' % name
