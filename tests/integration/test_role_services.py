@@ -500,7 +500,7 @@ BAD_INPUTS = [
     ({'listener_backlog_somaxconn': True}, ['listener_backlog_somaxconn is true', 'accepts an integer']),
     ({'listener_backlog_somaxconn': 2147483648}, ['listener_backlog_somaxconn is 2147483648', 'from 0 to 2147483647']),
     ({'listener_backlog_syn_backlog': 0}, ['listener_backlog_syn_backlog is 0', 'from 1 to 2147483647']),
-    ({'listener_backlog_services': [{'name': 'squid'}]}, ['squid', 'nginx, redis']),
+    ({'listener_backlog_services': [{'name': 'squid'}]}, ['squid', 'apache, gunicorn, haproxy']),
     ({'listener_backlog_services': [{'name': 'redis', 'backlog': -5}]},
      ['listener_backlog_services[0].backlog (redis) is -5', 'an integer of 0 or more']),
     ({'listener_backlog_services': [{'name': 'nginx', 'config': '/etc/nginx/missing.conf'}]},
