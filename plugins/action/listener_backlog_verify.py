@@ -16,7 +16,8 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_verify as documentation
 from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
-from ansible_collections.netstack.backlog.plugins.plugin_utils._read import read_host
+from ansible_collections.netstack.backlog.plugins.plugin_utils._owner import owner
+from ansible_collections.netstack.backlog.plugins.plugin_utils._read import ROLE_READ_MODULE, read_host
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
 
@@ -33,13 +34,16 @@ class ActionModule(ActionBase):
     ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
-    def _read(self, task_vars):
-        result, facts = read_host(self, task_vars, {'listeners': True, 'unix_listeners': True,
-                                                    'skip_unsupported': True})
+    def _read(self, task_vars, release=False):
+        arguments = {'listeners': True, 'unix_listeners': True, 'skip_unsupported': True}
+        if release:
+            # The run's lock ends with this read (listener_backlog_read's release): nothing after it changes the host.
+            arguments['release'] = dict((key, value) for key, value in owner().items() if key in ('id', 'controller', 'pid'))
+        result, facts = read_host(self, task_vars, arguments, module=ROLE_READ_MODULE)
         if result.get('failed'):
             raise AnsibleActionFail('reading the listeners failed: %s' % result.get('msg'))
         listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
-        return result['ansible_facts'], listeners
+        return result['ansible_facts'], listeners, bool(result.get('released'))
 
     def _running(self, entries):
         """The entries with a process running on the host (``ps -A -o stat= -o comm=``: Linux, the BSDs, macOS).
@@ -100,11 +104,14 @@ class ActionModule(ActionBase):
         checked = [entry for entry in expected if entry['name'] not in waiting]
         held = [entry for entry in expected if entry['name'] in waiting]
         deadline = time.monotonic() + timeout
+        released = False
+        release = args['release']
         # A restarted daemon may take a moment to listen again: read until every listener is
         # right or the time is up (at least once).
         try:
             while True:
-                facts, listeners = self._read(task_vars)
+                facts, listeners, was_released = self._read(task_vars, release)
+                released, release = released or was_released, False
                 problems = backlog_mismatches(listeners, checked)
                 if not problems or time.monotonic() >= deadline:
                     break
@@ -112,6 +119,7 @@ class ActionModule(ActionBase):
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         result['changed'] = False
+        result['released'] = released
         result['ansible_facts'] = facts
         result['pending'] = backlog_mismatches(listeners, held)
         warnings = []

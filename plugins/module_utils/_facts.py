@@ -20,6 +20,8 @@ import re
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._files import read_files
 from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError, gather
+from ansible_collections.netstack.backlog.plugins.module_utils._lock import LockError, default_path, describe
+from ansible_collections.netstack.backlog.plugins.module_utils._lock import release as release_lock
 
 # Where the system tools live on the platforms we read, in case PATH is minimal.
 SYSTEM_DIRS = ['/sbin', '/usr/sbin', '/usr/bin', '/bin']
@@ -41,6 +43,16 @@ ROLE_READ_OPTIONS = dict(
     tuning=dict(type='dict', options=dict(
         sysctl_file=dict(type='path'),
         persist=dict(type='bool', default=True),
+    )),
+)
+
+# listener_backlog_read alone: the verification's read ends the run's lock (not an option of the facts module).
+RELEASE_OPTIONS = dict(
+    release=dict(type='dict', options=dict(
+        id=dict(type='str', required=True),
+        controller=dict(type='str'),
+        pid=dict(type='int'),
+        path=dict(type='path'),
     )),
 )
 
@@ -76,28 +88,51 @@ def read_tuning(options, system, release, run_command):
     return result
 
 
-def read(module):
-    """Read what ``module.params`` asks for and exit with it as facts (ansible_ prefix); fail with the reason."""
+def collect(module, params):
+    """(facts with the ansible_ prefix, warnings) for the options ``params`` (FACT_OPTIONS and
+    ROLE_READ_OPTIONS); raises GatherError or re.error (a pattern of ``files``) with the reason."""
     system, release = os.uname()[0], os.uname()[2]
-    params = module.params
     run_command = command_runner(module)
+    options = dict((key, spec.get('default')) for key, spec in FACT_OPTIONS.items())
+    options.update((key, value) for key, value in params.items() if value is not None)
+    found, warnings = gather(system, release, run_command, listeners=options['listeners'],
+                             unix_listeners=options['unix_listeners'], namespaces=options['namespaces'],
+                             namespace_listeners=options['namespace_listeners'],
+                             namespaces_below=options['namespaces_below'],
+                             skip_unsupported=options['skip_unsupported'], read=read_file)
+    facts = dict(('ansible_' + key, value) for key, value in found.items())
+    if options.get('files') is not None:
+        facts['ansible_listener_backlog_files'] = [match for entry in options['files']
+                                                   for match in read_files(entry['path'], entry['patterns'])]
+    if options.get('tuning') is not None:
+        facts['ansible_listener_backlog_tuning'] = read_tuning(options['tuning'], system, release, run_command)
+    return facts, warnings
+
+
+def read(module):
+    """Read what ``module.params`` asks for and exit with it as facts (ansible_ prefix); fail with the reason.
+
+    With ``release`` (listener_backlog_read: the verification's read), the role's run lock is
+    released after the read when this run holds it: verification changes nothing, so the lock
+    ends with the run's last change without a round trip of its own.
+    """
+    params = module.params
     try:
-        found, warnings = gather(system, release, run_command, listeners=params['listeners'],
-                                 unix_listeners=params['unix_listeners'], namespaces=params['namespaces'],
-                                 namespace_listeners=params['namespace_listeners'],
-                                 namespaces_below=params['namespaces_below'],
-                                 skip_unsupported=params['skip_unsupported'], read=read_file)
+        facts, warnings = collect(module, params)
     except GatherError as exc:
         module.fail_json(msg=str(exc))
-    facts = dict(('ansible_' + key, value) for key, value in found.items())
-    if params.get('files') is not None:
+    except re.error as exc:
+        module.fail_json(msg='files: a pattern is not a regular expression: %s' % exc)
+    result = dict(changed=False, ansible_facts=facts)
+    if params.get('release'):
+        owner = params['release']
+        path = owner.get('path') or default_path()
         try:
-            facts['ansible_listener_backlog_files'] = [match for entry in params['files']
-                                                       for match in read_files(entry['path'], entry['patterns'])]
-        except re.error as exc:
-            module.fail_json(msg='files: a pattern is not a regular expression: %s' % exc)
-    if params.get('tuning') is not None:
-        facts['ansible_listener_backlog_tuning'] = read_tuning(params['tuning'], system, release, run_command)
+            result['released'], holder = release_lock(path, owner, module.check_mode)
+        except (LockError, IOError, OSError) as exc:
+            module.fail_json(msg='the run lock %s could not be released: %s' % (path, exc), **result)
+        if holder:
+            warnings.append('the run lock %s is not this run\'s (%s): left as it is' % (path, describe(holder)))
     for warning in warnings:
         module.warn(warning)
-    module.exit_json(changed=False, ansible_facts=facts)
+    module.exit_json(**result)

@@ -90,6 +90,8 @@ RECORDS = {
             'runtime_file': '/run/sysctl.d/90-listener-backlog.conf',
             # A container's /proc/sys is mounted read-only: nothing can be set from inside.
             'writable_probe': '/proc/sys/net/core/somaxconn',
+            # Set live by writing the knob's file under /proc/sys (what sysctl -w does): no program runs.
+            'set_argv': None,
             # Read at boot in this order by systemd-sysctl and `sysctl --system` (sysctl.d(5)): the
             # file name decides across directories, and procps reads /etc/sysctl.conf last.
             'boot_dirs': ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d',
@@ -129,6 +131,8 @@ RECORDS = {
             # sysctl_somaxconn() refuses values outside 1 .. UINT_MAX / 3 (1 .. 65535 up to 10.x).
             'somaxconn_range': (1, U32_MAX // 3),
             'range_note': 'UINT_MAX / 3; 10.x and older refuse more than 65535',
+            # How each BSD's sysctl(8) sets a value (as ansible.posix.sysctl runs it: no -w on FreeBSD and OpenBSD).
+            'set_argv': ('sysctl', '{key}={value}'),
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },
@@ -166,6 +170,7 @@ RECORDS = {
             # No bounds on the knob, but solisten() stores a short: more than 32767 breaks listen(0).
             'somaxconn_range': (0, S16_MAX),
             'range_note': 'it stores the queue limit in a short',
+            'set_argv': ('sysctl', '-w', '{key}={value}'),
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },
@@ -205,6 +210,7 @@ RECORDS = {
             'somaxconn_key': 'kern.somaxconn',
             # kern_vars[]: {KERN_SOMAXCONN, &somaxconn, 0, SHRT_MAX}.
             'somaxconn_range': (0, S16_MAX),
+            'set_argv': ('sysctl', '{key}={value}'),
             'persistent_file': '/etc/sysctl.conf',
             'runtime_file': '/var/run/listener-backlog-sysctl.conf',
         },

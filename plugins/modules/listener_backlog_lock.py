@@ -15,9 +15,11 @@ version_added: 1.2.0
 author:
   - netstack.backlog maintainers (@netstack)
 description:
-  - The run lock of the role C(netstack.backlog.listener_backlog), which takes it after its plan and before its first
-    change and releases it when the run ends, failed or not. Two runs at once on one host then give one run's result
-    or the other's, never a mix.
+  - The run lock of the role C(netstack.backlog.listener_backlog), which holds it from its first change to its last,
+    failed or not. Two runs at once on one host then give one run's result or the other's, never a mix. The role
+    takes it with M(netstack.backlog.listener_backlog_apply), in the module run that makes its changes, and releases
+    it with its verification's read; this module takes and releases it on its own (the role's last task releases it
+    with this module when neither did).
   - The lock is a file (O(path)) naming its owner and when its lease ends, read and changed only under C(flock), so
     two runs that ask at once cannot both get it. It lives under C(/run), a tmpfs, so a reboot releases it.
   - A run that dies holding it, its controller killed, is found out by the next run from the same controller (the
@@ -110,151 +112,9 @@ changed_since_read:
   sample: ['/etc/redis/redis.conf: its lines tcp-backlog 511 are now tcp-backlog 200']
 '''
 
-import fcntl
-import json
-import os
-import stat
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
-from ansible_collections.netstack.backlog.plugins.module_utils._files import matching_lines
-
-POLL = 0.5
-
-
-def default_path():
-    return '/run/netstack-backlog.lock' if os.path.isdir('/run') else '/var/run/netstack-backlog.lock'
-
-
-def iso(epoch):
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
-
-
-class LockError(Exception):
-    pass
-
-
-class LockFile(object):
-    """The lock file, held under flock while open: read, then replaced or removed."""
-
-    def __init__(self, path):
-        self.path = path
-        self.fd = None
-
-    def __enter__(self):
-        directory = os.path.dirname(self.path) or '.'
-        status = os.stat(directory)
-        if status.st_uid != os.geteuid() or status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            raise LockError('%s: the run lock needs a directory only its user can write, and %s is not (mode %o, owner '
-                            'uid %d)' % (self.path, directory, stat.S_IMODE(status.st_mode), status.st_uid))
-        while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o600)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            opened = os.fstat(fd)
-            try:
-                named = os.lstat(self.path)
-            except OSError:
-                named = None
-            # The holder before us may have removed the file while we waited for its flock.
-            if named is not None and (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino):
-                break
-            os.close(fd)
-        if not stat.S_ISREG(opened.st_mode) or opened.st_uid != os.geteuid():
-            os.close(fd)
-            raise LockError('%s is not a regular file of this user (uid %d): refusing it as the run lock'
-                            % (self.path, os.geteuid()))
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)  # releases the flock
-
-    def read(self):
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        chunks = []
-        while True:
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        try:
-            return json.loads(b''.join(chunks).decode('utf-8')) or None
-        except ValueError:
-            return None  # empty, or torn by a crash mid-write: nobody holds it
-
-    def write(self, state):
-        data = json.dumps(state, sort_keys=True).encode('utf-8')
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, data)
-
-    def remove(self):
-        os.unlink(self.path)
-
-
-def describe(holder):
-    return 'a run from controller %s (process %s) since %s, its lease ending %s' % (
-        holder.get('controller'), holder.get('pid'), holder.get('since'), holder.get('expires'))
-
-
-def try_take(lock, owner, lease, take_over, now, check_mode):
-    """(held, holder, taken_over): whether this run holds the lock now, who does, and whom it replaced."""
-    holder = lock.read()
-    taken_over = None
-    if holder and holder.get('id') != owner['id']:
-        if holder.get('id') != take_over and holder.get('until', 0) > now:
-            return False, holder, None
-        taken_over = holder
-    ours = dict(owner, since=holder['since'] if holder and taken_over is None else iso(now),
-                until=now + lease, expires=iso(now + lease))
-    if not check_mode:
-        lock.write(ours)
-    return True, ours, taken_over
-
-
-def sysctl_reader(module):
-    if os.uname()[0] == 'Linux':
-        def read(path):
-            with open(path, 'rb') as handle:
-                return handle.read().decode('utf-8', 'replace')
-        return _tuning.linux_live_value(read)
-
-    def live(key):
-        rc, out, dummy = module.run_command(['sysctl', '-n', key], environ_update={'LC_ALL': 'C'})
-        return out.strip() if rc == 0 else None
-    return live
-
-
-def shown(lines):
-    return ' '.join(line.strip() for line in lines) if lines else '(none)'
-
-
-def changes(unchanged, live_value):
-    """One line per thing that differs from what the run read."""
-    found = []
-    for entry in unchanged.get('files') or []:
-        now = matching_lines(entry['path'], entry.get('patterns') or [])
-        if now['exists'] != entry.get('exists'):
-            found.append('%s: %s' % (entry['path'], 'it was created' if now['exists'] else 'it was removed'))
-        elif (now['lines'] or []) != (entry.get('lines') or []):
-            found.append('%s: its lines %s are now %s' % (entry['path'], shown(entry.get('lines')), shown(now['lines'])))
-    sysctl_file = unchanged.get('sysctl_file')
-    if sysctl_file:
-        try:
-            with open(sysctl_file['path'], 'rb') as handle:
-                text = handle.read().decode('utf-8', 'replace')
-        except (IOError, OSError):
-            text = None
-        lines = _tuning.setting_lines(text, sysctl_file.get('keys') or [])
-        if lines != (sysctl_file.get('lines') or {}):
-            found.append('%s: its lines %s are now %s' % (sysctl_file['path'], shown(sorted((sysctl_file.get('lines') or {}).values())),
-                                                          shown(sorted(lines.values()))))
-    for key, value in sorted((unchanged.get('sysctls') or {}).items()):
-        now = live_value(key)
-        if now != value:
-            found.append('%s: was %s, is now %s' % (key, value, now))
-    return found
+from ansible_collections.netstack.backlog.plugins.module_utils._lock import (
+    LockError, Refused, default_path, release, sysctl_reader, take)
 
 
 def main():
@@ -278,44 +138,15 @@ def main():
     result = dict(changed=False, holder=None, taken_over=None, changed_since_read=[], path=path)
     try:
         if params['state'] == 'absent':
-            if not os.path.lexists(path):
-                module.exit_json(**result)
-            with LockFile(path) as lock:
-                holder = lock.read()
-                if holder and holder.get('id') != owner['id']:
-                    result['holder'] = holder
-                    module.exit_json(**result)
-                if not module.check_mode:
-                    lock.remove()
-            result['changed'] = holder is not None
+            result['changed'], result['holder'] = release(path, owner, module.check_mode)
             module.exit_json(**result)
-
-        deadline = time.time() + max(params['wait'], 0)
-        while True:
-            with LockFile(path) as lock:
-                held, holder, taken_over = try_take(lock, owner, params['lease'], params['take_over'], time.time(),
-                                                    module.check_mode)
-                if held and params['unchanged']:
-                    result['changed_since_read'] = changes(params['unchanged'], sysctl_reader(module))
-                    if result['changed_since_read'] and not module.check_mode:
-                        lock.remove()
-            if held or time.time() >= deadline:
-                break
-            time.sleep(POLL)
+        result.update(take(path, owner, params['wait'], params['lease'], params['take_over'], params['unchanged'],
+                           module.check_mode, sysctl_reader(module), module.warn))
+    except Refused as exc:
+        result.update(exc.result)
+        module.fail_json(msg=exc.msg, **result)
     except (LockError, IOError, OSError) as exc:
         module.fail_json(msg='the run lock %s: %s' % (path, exc), **result)
-    result.update(holder=holder, taken_over=taken_over)
-    if not held:
-        module.fail_json(msg='another run of the role holds this host (%s), after waiting %d s for it. If that run is '
-                             'dead, remove %s and run again.' % (describe(holder), params['wait'], path), **result)
-    if result['changed_since_read']:
-        result['holder'] = None
-        module.fail_json(msg='since this run read the host, another run or someone else changed what it planned on: '
-                             '%s. This run changed nothing; run it again to plan on what is there now.'
-                             % '; '.join(result['changed_since_read']), **result)
-    if taken_over:
-        module.warn('took over the run lock of %s: that run ended without releasing it; what it left undone is '
-                    'planned again by this run' % describe(taken_over))
     result['changed'] = True
     module.exit_json(**result)
 

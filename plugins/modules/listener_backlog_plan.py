@@ -47,7 +47,9 @@ options:
     type: list
     elements: dict
   edits:
-    description: The registered results of the role's edit tasks (stage C(actions)); a changed one names its config.
+    description:
+      - The edits M(netstack.backlog.listener_backlog_apply) made, its
+        RV(netstack.backlog.listener_backlog_apply#module:edits) (stage C(actions)); a changed one names its config.
     type: list
     elements: dict
   templates:
@@ -102,7 +104,14 @@ exporter:
   returned: stage plan
   type: dict
 unchanged:
-  description: Stage C(plan) - what the plan was made on, for M(netstack.backlog.listener_backlog_lock) to read again.
+  description: Stage C(plan) - what the plan was made on, for M(netstack.backlog.listener_backlog_apply) to read again once it holds the run lock.
+  returned: stage plan
+  type: dict
+changes:
+  description:
+    - Stage C(plan) - the arguments of M(netstack.backlog.listener_backlog_apply) - C(sysctl_file), the C(sysctls) to
+      write or set, the services' C(edits) - and C(release), whether nothing after them changes the host (the lock
+      then ends with them).
   returned: stage plan
   type: dict
 work:

@@ -24,6 +24,29 @@ description:
 extends_documentation_fragment:
   - netstack.backlog.listener_backlog_facts
   - netstack.backlog.listener_backlog_facts.role_read
+options:
+  release:
+    description:
+      - After the read, release the role's run lock (M(netstack.backlog.listener_backlog_lock)) if this run holds it;
+        another run's lock is left alone, with a warning. The role's verification passes it with its first read, so
+        that the lock ends with the run's last change without a module run of its own.
+      - C(id), C(controller) and C(pid) name the run as the lock's action plugin does; C(path) is the lock file
+        (default as M(netstack.backlog.listener_backlog_lock)'s).
+    type: dict
+    suboptions:
+      id:
+        description: The run's owner id.
+        type: str
+        required: true
+      controller:
+        description: The controller's host name.
+        type: str
+      pid:
+        description: The controller process.
+        type: int
+      path:
+        description: The lock file.
+        type: path
 attributes:
   check_mode:
     support: full
@@ -54,6 +77,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+released:
+  description: With O(release), whether this run's lock was released (false where there was none, or another run's).
+  returned: when O(release) is given
+  type: bool
 ansible_facts:
   description:
     - What M(netstack.backlog.listener_backlog_facts) returns for the same options, including
@@ -64,11 +91,13 @@ ansible_facts:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netstack.backlog.plugins.module_utils._facts import FACT_OPTIONS, ROLE_READ_OPTIONS, read
+from ansible_collections.netstack.backlog.plugins.module_utils._facts import (
+    FACT_OPTIONS, RELEASE_OPTIONS, ROLE_READ_OPTIONS, read)
 
 
 def main():
-    read(AnsibleModule(argument_spec=dict(FACT_OPTIONS, **ROLE_READ_OPTIONS), supports_check_mode=True))
+    read(AnsibleModule(argument_spec=dict(FACT_OPTIONS, **dict(ROLE_READ_OPTIONS, **RELEASE_OPTIONS)),
+                       supports_check_mode=True))
 
 
 if __name__ == '__main__':

@@ -52,6 +52,14 @@ options:
     type: list
     elements: dict
     version_added: 1.2.0
+  release:
+    description:
+      - Release the role's run lock (M(netstack.backlog.listener_backlog_lock)) with the first read, when this run
+        holds it. Verification changes nothing, so the role's lock ends with its last change without a module run of
+        its own; RV(released) says whether it was released.
+    type: bool
+    default: false
+    version_added: 1.2.0
 attributes:
   check_mode:
     support: full
@@ -80,6 +88,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+released:
+  description: With O(release), whether the run lock was released (false where this run held none).
+  returned: always
+  type: bool
+  version_added: 1.2.0
 problems:
   description: One line per listener off its backlog, and per service with no listener.
   returned: on failure

@@ -21,6 +21,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog, limit_after
+from ansible_collections.netstack.backlog.plugins.module_utils._edits import apply_edit
 from ansible_collections.netstack.backlog.plugins.module_utils._files import WILDCARDS
 from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
 from ansible_collections.netstack.backlog.plugins.plugin_utils._namespaces import namespace_fixes
@@ -546,22 +547,13 @@ def read_guard(variables, facts, catalogue, tuning):
 def edit_changes(edit, lines, backlog):
     """Whether an edit would change a file whose matching lines are ``lines`` (None: unknown, so it may).
 
-    Predicts ansible.builtin.lineinfile (kind line: the last line the regexp finds is replaced
-    unless it is already the line with its newline; with no such line one is inserted) and
-    ansible.builtin.replace (kind replace: each expression substituted in order, MULTILINE),
-    on the only lines either can touch: every catalogue expression stays within one line.
+    The edit is applied as listener_backlog_apply applies it (module_utils/_edits.py) to the only
+    lines it can touch: every catalogue expression stays within one line.
     """
     if lines is None:
         return True
-    if edit['kind'] == 'line':
-        regexp = re.compile(edit['regexp'])
-        found = [line for line in lines if regexp.search(line)]
-        return not found or found[-1] != edit['line'].replace('{backlog}', str(backlog)) + '\n'
     text = ''.join(lines)
-    edited = text
-    for each in edit['edits']:
-        edited = re.sub(each['regexp'], each['replace'].replace('{backlog}', str(backlog)), edited, flags=re.MULTILINE)
-    return edited != text
+    return apply_edit(text, edit, backlog) != text
 
 
 def expected_backlogs(variables, facts, catalogue):
@@ -735,18 +727,14 @@ def plan_actions(services, changed_configs, changed_templates, listeners, catalo
 def changed_by(edits, templates):
     """(the configs the edits changed, the listener_backlog_templates entries whose file changed).
 
-    ``edits``: the registered results of the role's edit tasks, whose items are a service's plan
-    (lineinfile) or a service's plan with one of its expressions (replace); ``templates``: the
-    registered result of its template task. A task skipped as a whole has no results.
+    ``edits``: listener_backlog_apply's ``edits`` (each service's edit with ``config`` and
+    ``changed``); ``templates``: the registered result of the template task. A task skipped as a
+    whole has no results.
     """
     configs = []
-    for registered in edits:
-        for result in (registered or {}).get('results') or []:
-            if result.get('changed'):
-                item = result['item']
-                config = (item[0] if isinstance(item, (list, tuple)) else item)['config']
-                if config not in configs:
-                    configs.append(config)
+    for entry in edits or []:
+        if entry.get('changed') and entry['config'] not in configs:
+            configs.append(entry['config'])
     changed = [result['item'] for result in (templates or {}).get('results') or []
                if result.get('changed') and result['item'].get('service')]
     return configs, changed

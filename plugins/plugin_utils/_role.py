@@ -50,6 +50,19 @@ def read_arguments(variables, catalogue):
     return arguments
 
 
+def apply_arguments(tuning, services, work):
+    """What listener_backlog_apply is given (besides the lock's options): the run's changes to the kernel and
+    the configs, and whether the lock ends with them (nothing after them changes the host)."""
+    return {
+        'sysctl_file': tuning['file'],
+        'sysctls': [dict((key, entry[key]) for key in ('key', 'value', 'line', 'write_file', 'set_live'))
+                    for entry in tuning['sysctls'] if entry['write_file'] or entry['set_live']],
+        'edits': [dict((key, service[key]) for key in ('name', 'config', 'edit', 'backlog', 'validate'))
+                  for service in services if service['edit_needed']],
+        'release': not any(work[part] for part in ('local_fact', 'exporter', 'namespaces', 'services')),
+    }
+
+
 def plan(variables, facts, catalogue, template_paths):
     """Every check and every decision of the run, from ``facts`` (the one read, ansible_ prefix dropped).
 
@@ -74,7 +87,8 @@ def plan(variables, facts, catalogue, template_paths):
     work['exporter'] = exporter is not None
     work['any'] = work['any'] or work['exporter']
     result = {'tuning': tuning, 'services': services['services'], 'namespaces': namespaces, 'exporter': exporter,
-              'unchanged': unchanged, 'work': work, 'warnings': tuning['warnings'] + services['warnings']}
+              'unchanged': unchanged, 'work': work, 'changes': apply_arguments(tuning, services['services'], work),
+              'warnings': tuning['warnings'] + services['warnings']}
     if variables.get('services') and not busy:
         # As the decision after the edits says it when the services part runs: nobody waits.
         result['restart_required'] = []

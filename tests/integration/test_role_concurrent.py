@@ -36,7 +36,8 @@ REDIS = SERVICES['redis']
 SYSCTL_FILE = '/etc/sysctl.d/90-listener-backlog.conf'
 LOCK = '/run/netstack-backlog.lock'
 PLAN_TASK = 'Read the host once, check every input and plan every change'
-LOCK_TASK = "Take this host's run lock, and check that what the plan was made on is unchanged"
+# The run lock is taken by the task that makes the kernel's and the configs' changes.
+LOCK_TASK = 'Take the run lock and make the planned changes to the kernel and the configs'
 # Two runs' wishes: a limit and Redis's backlog.
 RUNS = {2048: 200, 8192: 900}
 
@@ -133,11 +134,13 @@ def lock_held(host):
 
 
 def test_a_second_run_waits_for_the_first_and_stops_on_what_it_changed(host, tmp_path, collections_root):
+    # The second reads the host first; then the first takes the lock with its changes and holds it.
+    second = Run(host, tmp_path / 'second', collections_root, wishes(8192), pause_after=PLAN_TASK)
+    second.wait_for('paused')
     first = Run(host, tmp_path / 'first', collections_root, wishes(2048), pause_after=LOCK_TASK)
     first.wait_for('paused')
     assert lock_held(host)
-    second = Run(host, tmp_path / 'second', collections_root, wishes(8192))
-    second.wait_for(PLAN_TASK)  # it read the host before the first changed anything, and waits for the lock
+    second.resume()  # it waits for the lock
     time.sleep(1)
     assert second.process.poll() is None, second.finish()
     first.resume()
@@ -162,6 +165,7 @@ def test_a_second_run_waits_for_the_first_and_stops_on_what_it_changed(host, tmp
 def test_a_run_gives_up_waiting_naming_the_run_that_holds_the_host(host, tmp_path, collections_root):
     first = Run(host, tmp_path / 'first', collections_root, wishes(2048), pause_after=LOCK_TASK)
     first.wait_for('paused')
+    paused = state(host)  # the first run's changes made, its lock held, Redis not restarted yet
     second = Run(host, tmp_path / 'second', collections_root, wishes(8192, listener_backlog_lock_wait=2))
     assert second.process.wait(timeout=300) != 0, second.finish()
     [failure] = second.failures()
@@ -169,7 +173,8 @@ def test_a_run_gives_up_waiting_naming_the_run_that_holds_the_host(host, tmp_pat
     assert re.match(r'another run of the role holds this host \(a run from controller \S+ \(process %d\) since '
                     r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, its lease ending \S+\), after waiting 2 s for it\. If that run is '
                     r'dead, remove %s and run again\.$' % (pid, re.escape(LOCK)), failure), failure
-    assert state(host) == (STOCK_SOMAXCONN, [], [511], [STOCK_SOMAXCONN] * REDIS.listeners)  # nothing changed yet
+    assert paused == (2048, [2048], [200], [STOCK_SOMAXCONN] * REDIS.listeners)
+    assert state(host) == paused  # the second changed nothing
     first.resume()
     assert first.process.wait(timeout=300) == 0, first.finish()
     assert state(host) == one_runs(2048)

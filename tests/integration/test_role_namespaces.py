@@ -92,8 +92,7 @@ def test_role_names_each_container_below_the_limit_and_sets_it_live_when_asked(h
         assert said.startswith('containerd container %s (pod %s)' % (pod.short_id, pod.pod)), said
         assert 'securityContext: {sysctls: [{name: net.core.somaxconn, value: "4096"}]}' in said
         assert 'allowedUnsafeSysctls: ["net.core.somaxconn"]' in said
-        assert changed == ['Write the values to /etc/sysctl.d/90-listener-backlog.conf',
-                           'Set the values in the running kernel'], changed
+        assert changed == ['Take the run lock and make the planned changes to the kernel and the configs'], changed
         [read] = [task['result']['ansible_facts'] for task in tasks if task['task'].endswith('plan every change')]
         assert sorted(entry['listener_backlog'] for entry in read['ansible_listener_backlog_namespaces']) == \
             [128, 128, 128]  # this host before tuning, and both containers

@@ -21,7 +21,8 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = ['listener_backlog_facts', 'win_listener_backlog_facts', 'warn', 'namespace_somaxconn', 'listener_backlog_plan',
-           'listener_backlog_verify', 'listener_backlog_lock', 'listener_backlog_read']
+           'listener_backlog_verify', 'listener_backlog_lock', 'listener_backlog_read',
+           'listener_backlog_apply']
 FILTERS = ['effective_backlog', 'backlog_mismatches', 'audit_namespaces', 'audit_chart', 'namespace_fixes']
 # Files that define several filters, each documented in a .yml of its own name.
 FILTER_FILES = {'audit': ['audit_namespaces', 'audit_chart']}

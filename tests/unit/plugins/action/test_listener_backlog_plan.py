@@ -107,7 +107,7 @@ def test_a_failed_read_is_said_in_the_modules_words():
 def test_the_decision_after_the_edits_restarts_what_they_changed_and_runs_nothing():
     planned, dummy = run({'stage': 'plan', 'variables': VARIABLES})
     facts = dict((key[len('ansible_'):], value) for key, value in planned['ansible_facts'].items())
-    edits = [{'results': [{'changed': True, 'item': planned['services'][0]}]}, {'results': []}]
+    edits = [dict(planned['changes']['edits'][0], changed=True)]
     result, ran = run({'stage': 'actions', 'variables': VARIABLES, 'services': planned['services'], 'edits': edits,
                        'templates': {'results': []}}, task_vars={'ansible_facts': facts})
     assert ran == []
@@ -123,3 +123,14 @@ def test_a_read_that_never_ran_keeps_what_the_interpreter_said():
     assert result['msg'] == ('reading the host failed: Module result deserialization failed: No start of json char '
                              'found')
     assert (result['rc'], result['module_stderr']) == (127, 'pyenv: python3.13: command not found\n')
+
+
+def test_the_lock_ends_with_the_changes_when_nothing_after_them_changes_the_host():
+    tuning_only, dummy = run({'stage': 'plan', 'variables': {'somaxconn': 4096}})
+    assert tuning_only['changes']['release'] is True and tuning_only['changes']['edits'] == []
+    assert [entry['key'] for entry in tuning_only['changes']['sysctls']] == ['net.core.somaxconn']
+    with_services, dummy = run({'stage': 'plan', 'variables': VARIABLES})
+    # The services are restarted and verified after the edits: the verification's read ends the lock.
+    assert with_services['changes']['release'] is False
+    assert [(entry['name'], sorted(entry)) for entry in with_services['changes']['edits']] == [
+        ('redis', ['backlog', 'config', 'edit', 'name', 'validate'])]

@@ -38,7 +38,11 @@ def run(args, listeners, commands=None):
 
     def execute_module(module_name=None, module_args=None, task_vars=None, **kwargs):
         ran.append(module_name)
-        return {'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
+        reply = {'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
+        if module_args.get('release'):
+            ran.append(('release', sorted(module_args['release'])))
+            reply['released'] = True
+        return reply
 
     def low_level(command, **kwargs):
         ran.append(command)
@@ -55,9 +59,20 @@ def redis_listener(backlog):
             'process': 'redis-server'}
 
 
+def test_with_release_the_first_read_ends_the_runs_lock_and_no_later_one_asks_again(monkeypatch):
+    monkeypatch.setattr(action.time, 'sleep', lambda seconds: None)
+    result, ran = run({'expected': [REDIS], 'timeout': 2, 'release': True}, [redis_listener(128)])
+    reads = [entry for entry in ran if entry == 'netstack.backlog.listener_backlog_read']
+    assert len(reads) >= 2 and ran[1] == ('release', ['controller', 'id', 'pid'])
+    assert ran.count(('release', ['controller', 'id', 'pid'])) == 1
+    assert result['failed'] and result['released'] is True  # the lock ended, the verification failed
+    result, ran = run({'expected': [REDIS], 'timeout': 0}, [redis_listener(4096)])
+    assert result['released'] is False and len(ran) == 1
+
+
 def test_right_listeners_pass_in_one_read():
     result, ran = run({'expected': [REDIS], 'timeout': 0}, [redis_listener(4096)])
-    assert not result.get('failed') and ran == ['netstack.backlog.listener_backlog_facts']
+    assert not result.get('failed') and ran == ['netstack.backlog.listener_backlog_read']
 
 
 def test_a_listener_off_fails_once_with_the_reason_and_the_services_log():

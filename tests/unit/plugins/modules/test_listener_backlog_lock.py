@@ -21,8 +21,9 @@ import time
 
 import pytest
 
-from ansible_collections.netstack.backlog.plugins.action import listener_backlog_lock as lock_action
+from ansible_collections.netstack.backlog.plugins.module_utils import _lock
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_lock as lock_module
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _owner
 from ansible_collections.netstack.backlog.tests.unit.plugins.modules.utils import ExitJson, FailJson, run_module
 
 ME = {'id': 'ctl 100 5000 boot/pid:[1]', 'controller': 'ctl', 'pid': 100}
@@ -130,8 +131,8 @@ def test_of_many_runs_asking_at_once_exactly_one_gets_the_host(lock_path):
     won = []
 
     def ask(index):
-        with lock_module.LockFile(lock_path) as held:
-            taken = lock_module.try_take(held, dict(ME, id='run %d' % index), 600, None, time.time(), False)
+        with _lock.LockFile(lock_path) as held:
+            taken = _lock.try_take(held, dict(ME, id='run %d' % index), 600, None, time.time(), False)
         if taken[0]:
             won.append(index)
 
@@ -211,49 +212,49 @@ def test_check_mode_writes_no_lock(monkeypatch, lock_path):
 
 
 def test_the_owner_is_the_controllers_main_process_and_it_is_alive():
-    here = lock_action.owner()
+    here = _owner.owner()
     assert here['pid'] == os.getppid() and here['id'].split(' ')[:2] == [here['controller'], str(os.getppid())]
-    assert not lock_action.dead(here, lock_action.owner(os.getpid()))
+    assert not _owner.dead(here, _owner.owner(os.getpid()))
 
 
 def test_a_holder_whose_process_ended_or_whose_pid_was_reused_is_dead():
     process = subprocess.Popen(['sleep', '60'])
-    holder = lock_action.owner(process.pid)
-    here = lock_action.owner(os.getpid())
-    assert not lock_action.dead(holder, here)
+    holder = _owner.owner(process.pid)
+    here = _owner.owner(os.getpid())
+    assert not _owner.dead(holder, here)
     process.kill()
     process.wait()
-    assert lock_action.dead(holder, here)
+    assert _owner.dead(holder, here)
     # The same pid, started at another time (a later process that got the number).
-    parts = lock_action.owner(os.getpid())['id'].split(' ')
+    parts = _owner.owner(os.getpid())['id'].split(' ')
     reused = dict(holder, id=' '.join([parts[0], parts[1], str(int(parts[2]) + 1), parts[3]]))
-    assert lock_action.dead(reused, here)
+    assert _owner.dead(reused, here)
 
 
 @pytest.mark.parametrize('change', ['controller', 'kernel', 'unknown kernel', 'garbage'])
 def test_a_holder_of_another_controller_or_kernel_is_left_to_its_lease(change):
     process = subprocess.Popen(['true'])
     process.wait()
-    here = lock_action.owner(os.getpid())
-    controller, pid, started, kernel = lock_action.owner(process.pid)['id'].split(' ')
+    here = _owner.owner(os.getpid())
+    controller, pid, started, kernel = _owner.owner(process.pid)['id'].split(' ')
     holder_id = {'controller': ' '.join(['elsewhere', pid, started, kernel]),
                  'kernel': ' '.join([controller, pid, started, 'otherboot/pid:[1]']),
                  'unknown kernel': ' '.join([controller, pid, started, 'None']),
                  'garbage': 'x'}[change]
     if change == 'unknown kernel':
         here = dict(here, kernel=None)
-    assert not lock_action.dead({'id': holder_id}, here)
+    assert not _owner.dead({'id': holder_id}, here)
 
 
 def test_a_holder_that_is_a_zombie_not_yet_reaped_is_dead():
     """A killed run's ansible-playbook stays a zombie until its new parent reaps it: /proc still lists it."""
     process = subprocess.Popen(['sleep', '0.3'])
-    holder = lock_action.owner(process.pid)
-    here = lock_action.owner(os.getpid())
-    assert not lock_action.dead(holder, here)
+    holder = _owner.owner(process.pid)
+    here = _owner.owner(os.getpid())
+    assert not _owner.dead(holder, here)
     deadline = time.monotonic() + 10
     while open('/proc/%d/stat' % process.pid).read().rsplit(')', 1)[1].split()[0] != 'Z':
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert lock_action.dead(holder, here)  # exited, not reaped (nobody waited yet)
+    assert _owner.dead(holder, here)  # exited, not reaped (nobody waited yet)
     process.wait()

@@ -718,15 +718,15 @@ def test_the_tuned_limit_is_what_the_kernel_grants_once_set():
 
 
 def test_the_decision_after_the_edits_reads_what_they_changed():
-    line = {'results': [{'changed': True, 'item': {'config': '/etc/redis/redis.conf'}},
-                        {'changed': False, 'item': {'config': '/etc/nginx/sites-enabled/default'}}]}
-    replace = {'results': [{'changed': True, 'item': [{'config': '/etc/memcached.conf'}, {'regexp': 'x'}]},
-                           {'changed': True, 'item': [{'config': '/etc/memcached.conf'}, {'regexp': 'y'}]}]}
-    skipped = {'skipped': True, 'skip_reason': 'Conditional result was False'}
+    # listener_backlog_apply's edits: one entry per service edit, memcached's file edited by two.
+    edits = [{'name': 'redis', 'config': '/etc/redis/redis.conf', 'changed': True},
+             {'name': 'nginx', 'config': '/etc/nginx/sites-enabled/default', 'changed': False},
+             {'name': 'memcached', 'config': '/etc/memcached.conf', 'changed': True},
+             {'name': 'memcached', 'config': '/etc/memcached.conf', 'changed': True}]
     templates = {'results': [{'changed': True, 'item': {'dest': '/etc/haproxy/haproxy.cfg', 'service': 'haproxy'}},
                              {'changed': True, 'item': {'dest': '/etc/motd'}},
                              {'changed': False, 'item': {'dest': '/etc/x', 'service': 'nginx'}}]}
-    assert _plan.changed_by([line, replace, skipped], templates) == (
+    assert _plan.changed_by(edits, templates) == (
         ['/etc/redis/redis.conf', '/etc/memcached.conf'],
         [{'dest': '/etc/haproxy/haproxy.cfg', 'service': 'haproxy'}])
     assert _plan.changed_by([], None) == ([], [])

@@ -1,0 +1,400 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) netstack.backlog contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: listener_backlog_apply
+short_description: The listener_backlog role's changes to a host, in one module run
+version_added: 1.2.0
+author:
+  - netstack.backlog maintainers (@netstack)
+description:
+  - Carries out what the role C(netstack.backlog.listener_backlog) planned for a host, in one module run - takes the
+    run lock, checks that what the plan was made on is unchanged, writes the sysctl file, sets the kernel values, edits
+    the services' configs and reads the limit the kernel grants after the change.
+  - Every edited config is checked with its service's own validator (O(edits[].validate)) before anything on the host
+    changes, so one that fails stops the run with the host as it was. Each file is replaced whole (a new file in its
+    directory, renamed over the old one), never left half-written; a file that cannot be written (a full or read-only
+    filesystem) fails the run naming it and the kernel's reason.
+  - The role's planner M(netstack.backlog.listener_backlog_plan) makes its arguments; it is not meant to be called on
+    its own (its options follow the role's needs and may change in a minor release). To set a kernel value, use
+    M(ansible.posix.sysctl); to edit a file, M(ansible.builtin.lineinfile) or M(ansible.builtin.replace), whose rules
+    O(edits[].edit) follows.
+  - An action plugin adds O(owner) and takes over the lock of a run of this controller that died holding it, as
+    M(netstack.backlog.listener_backlog_lock) does; set neither O(owner) nor O(take_over).
+options:
+  lock_path:
+    description: The run lock file; default as M(netstack.backlog.listener_backlog_lock)'s.
+    type: path
+  wait:
+    description: How long to wait for another run's lock, in seconds, before failing.
+    type: int
+    default: 120
+  lease:
+    description: How long the lock stays this run's, in seconds (as M(netstack.backlog.listener_backlog_lock)'s).
+    type: int
+    default: 3600
+  unchanged:
+    description:
+      - What the run's plan was made on, checked once the lock is held, as
+        M(netstack.backlog.listener_backlog_lock)'s O(netstack.backlog.listener_backlog_lock#module:unchanged).
+    type: dict
+  release:
+    description:
+      - Release the lock at the end, when nothing after this task changes the host. Otherwise the role releases it
+        with its verification's read or its last task.
+    type: bool
+    default: false
+  owner:
+    description: Who asks; set by the action plugin (C(id), C(controller), C(pid)).
+    type: dict
+    required: true
+  take_over:
+    description: The C(id) of an owner known to be dead; set by the action plugin.
+    type: str
+  sysctl_file:
+    description: The file the kernel values are written to (a line C(key = value) each), created with mode C(0644).
+    type: path
+  sysctls:
+    description: The kernel values to write and to set, as the planner found them.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      key:
+        description: The knob, for example C(net.core.somaxconn).
+        type: str
+        required: true
+      value:
+        description: Its value.
+        type: int
+        required: true
+      line:
+        description: Its line in O(sysctl_file).
+        type: str
+        required: true
+      write_file:
+        description: Whether O(sysctl_file) lacks the line.
+        type: bool
+        default: true
+      set_live:
+        description: Whether the running kernel has another value.
+        type: bool
+        default: true
+  edits:
+    description: The services' configs to edit, in order.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The service, as the role's C(listener_backlog_services) names it.
+        type: str
+        required: true
+      config:
+        description: The file; where it is a symbolic link, the file it points to is edited.
+        type: path
+        required: true
+      edit:
+        description:
+          - The catalogue's edit. C(kind=line) - C(regexp), C(line) and C(insertafter), as
+            M(ansible.builtin.lineinfile) takes them. C(kind=replace) - C(edits), a list of C(regexp) and C(replace),
+            each applied in order as M(ansible.builtin.replace) applies it. C({backlog}) stands for O(edits[].backlog).
+        type: dict
+        required: true
+      backlog:
+        description: The number written.
+        type: int
+        required: true
+      validate:
+        description: The command that checks the edited file, C(%s) standing for it, run before any change.
+        type: str
+attributes:
+  check_mode:
+    support: full
+    description: Says what would change, with the differences; takes no lock and writes nothing.
+  diff_mode:
+    support: full
+    description: The sysctl file's and each config's text before and after.
+  platform:
+    support: full
+    platforms: posix
+    description: Where the role tunes the kernel limit (Linux, FreeBSD, macOS, OpenBSD); configs on any POSIX host.
+seealso:
+  - module: netstack.backlog.listener_backlog_plan
+  - module: netstack.backlog.listener_backlog_lock
+'''
+
+EXAMPLES = r'''
+- name: Write and set net.core.somaxconn, and Redis's tcp-backlog, in one step (as the role does)
+  netstack.backlog.listener_backlog_apply:
+    sysctl_file: /etc/sysctl.d/90-listener-backlog.conf
+    sysctls:
+      - key: net.core.somaxconn
+        value: 4096
+        line: net.core.somaxconn = 4096
+    edits:
+      - name: redis
+        config: /etc/redis/redis.conf
+        backlog: 4096
+        edit:
+          kind: line
+          regexp: '^#?[ \t]*tcp-backlog[ \t]'
+          line: tcp-backlog {backlog}
+          insertafter: EOF
+    release: true
+'''
+
+RETURN = r'''
+sysctls:
+  description: Each of O(sysctls) with C(file) and C(live), whether the file and the running kernel were changed.
+  returned: always
+  type: list
+  elements: dict
+edits:
+  description: Each of O(edits) with C(changed), whether its file was changed, and C(path), the file written.
+  returned: always
+  type: list
+  elements: dict
+released:
+  description: Whether the lock was released at the end (O(release)).
+  returned: always
+  type: bool
+holder:
+  description: The run that holds the lock after this task, or that kept it from this run.
+  returned: always
+  type: dict
+taken_over:
+  description: The holder whose lock this run took over; null otherwise.
+  returned: always
+  type: dict
+changed_since_read:
+  description: What differed from O(unchanged), one line each (then the task failed and changed nothing).
+  returned: always
+  type: list
+  elements: str
+locked:
+  description: Whether this run held the lock (false where another run kept it, or in check mode).
+  returned: always
+  type: bool
+ansible_facts:
+  description:
+    - After a kernel value was set, the facts of M(netstack.backlog.listener_backlog_facts) read again (with
+      O(netstack.backlog.listener_backlog_facts#module:skip_unsupported=true)), so that templates and later plays see
+      the limit the kernel grants now.
+  returned: when a kernel value was set
+  type: dict
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netstack.backlog.plugins.module_utils._edits import apply_edit, set_sysctls
+from ansible_collections.netstack.backlog.plugins.module_utils._facts import collect
+from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError
+from ansible_collections.netstack.backlog.plugins.module_utils._lock import (
+    LockError, Refused, default_path, release, sysctl_reader, take)
+from ansible_collections.netstack.backlog.plugins.module_utils._tuning import TUNING
+
+
+class ApplyError(Exception):
+    pass
+
+
+def read_text(path):
+    """A file's text, or None where it does not exist."""
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read().decode('utf-8')
+    except (IOError, OSError) as exc:
+        if not os.path.exists(path):
+            return None
+        raise ApplyError('%s: cannot read it: %s' % (path, exc.strerror or exc))
+    except UnicodeDecodeError:
+        raise ApplyError('%s: it is not UTF-8 text; the role edits text files only' % path)
+
+
+def cause(exc):
+    return exc.strerror or str(exc)
+
+
+def write_file(module, path, text, mode):
+    """Replace ``path`` with ``text`` whole: a new file in its directory, renamed over it (ansible's atomic_move
+    keeps the old file's owner, mode and SELinux context); ``mode`` for a new file."""
+    directory = os.path.dirname(path) or '.'
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.new')
+    except (IOError, OSError) as exc:
+        raise ApplyError('%s: cannot write it: %s' % (path, cause(exc)))
+    try:
+        try:
+            data = text.encode('utf-8')
+            while data:
+                data = data[os.write(handle, data):]
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        if not os.path.exists(path):
+            os.chmod(temporary, mode)
+    except (IOError, OSError) as exc:
+        os.unlink(temporary)
+        raise ApplyError('%s: cannot write it: %s' % (path, cause(exc)))
+    module.atomic_move(temporary, path)
+
+
+def validate(module, command, path, text):
+    """Run the service's validator on the edited text, in a file of the module's own temporary directory."""
+    handle, candidate = tempfile.mkstemp(dir=module.tmpdir, prefix='candidate-', suffix='-' + os.path.basename(path))
+    try:
+        os.write(handle, text.encode('utf-8'))
+        os.close(handle)
+        rc, out, err = module.run_command(command % candidate)
+    finally:
+        os.unlink(candidate)
+    if rc != 0:
+        said = ' | '.join(line for line in (err.strip() + '\n' + out.strip()).strip().splitlines() if line.strip())
+        raise ApplyError('%s: the edited file failed to validate with `%s` (rc %d): %s. Nothing was changed.'
+                         % (path, command, rc, said or 'it said nothing'))
+
+
+def set_live(module, system, key, value):
+    """The running kernel's ``key`` set to ``value``: under /proc/sys on Linux, else with the platform's sysctl."""
+    argv = (TUNING.get(system) or {}).get('set_argv')
+    if argv is None:
+        path = '/proc/sys/' + key.replace('.', '/')
+        try:
+            with open(path, 'w') as handle:
+                handle.write('%d\n' % value)
+        except (IOError, OSError) as exc:
+            raise ApplyError('%s: cannot set it to %d in the running kernel (%s): %s' % (key, value, path, cause(exc)))
+        return
+    words = [word.format(key=key, value=value) for word in argv]
+    program = module.get_bin_path(words[0], opt_dirs=['/sbin', '/usr/sbin'])
+    rc, out, err = module.run_command([program or words[0]] + words[1:], environ_update={'LC_ALL': 'C'})
+    if rc != 0:
+        raise ApplyError('%s: cannot set it to %d in the running kernel (%s): %s'
+                         % (key, value, ' '.join(words), (err or out).strip() or 'rc %d' % rc))
+
+
+def plan_files(params):
+    """(the sysctl file's change or None, the configs' changes, the sysctls, the edits' results), a change being
+    {path, before, after, validate}: each file's new text, every edit of one file applied in order."""
+    sysctl_change = None
+    sysctls = [dict(entry) for entry in params['sysctls']]
+    written = [entry for entry in sysctls if entry['write_file']]
+    if written:
+        if not params['sysctl_file']:
+            raise ApplyError('sysctl_file is required to write %s' % ', '.join(entry['key'] for entry in written))
+        # Written where a link points, as lineinfile and ansible.posix.sysctl write (the planner refused a link
+        # out of the file's directory before any change).
+        path = os.path.realpath(params['sysctl_file'])
+        before = read_text(path)
+        sysctl_change = {'path': path, 'before': before, 'after': set_sysctls(before, written), 'validate': []}
+        if sysctl_change['after'] == before:
+            sysctl_change = None
+    for entry in sysctls:
+        entry.update(file=bool(entry['write_file'] and sysctl_change), live=entry['set_live'])
+    configs, edits = [], []
+    by_path = {}
+    for entry in params['edits']:
+        path = os.path.realpath(entry['config'])
+        if path not in by_path:
+            before = read_text(path)
+            if before is None:
+                raise ApplyError('%s (%s): the config file does not exist' % (entry['config'], entry['name']))
+            by_path[path] = {'path': path, 'before': before, 'after': before, 'validate': []}
+            configs.append(by_path[path])
+        target = by_path[path]
+        edited = apply_edit(target['after'], entry['edit'], entry['backlog'])
+        edits.append(dict(entry, path=path, changed=edited != target['after']))
+        target['after'] = edited
+        if entry.get('validate') and entry['validate'] not in target['validate']:
+            target['validate'].append(entry['validate'])
+    return sysctl_change, [each for each in configs if each['after'] != each['before']], sysctls, edits
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            lock_path=dict(type='path'),
+            wait=dict(type='int', default=120),
+            lease=dict(type='int', default=3600),
+            unchanged=dict(type='dict'),
+            release=dict(type='bool', default=False),
+            owner=dict(type='dict', required=True),
+            take_over=dict(type='str'),
+            sysctl_file=dict(type='path'),
+            sysctls=dict(type='list', elements='dict', default=[], options=dict(
+                key=dict(type='str', required=True),
+                value=dict(type='int', required=True),
+                line=dict(type='str', required=True),
+                write_file=dict(type='bool', default=True),
+                set_live=dict(type='bool', default=True),
+            )),
+            edits=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                config=dict(type='path', required=True),
+                edit=dict(type='dict', required=True),
+                backlog=dict(type='int', required=True),
+                validate=dict(type='str'),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params['lock_path'] or default_path()
+    owner = dict((key, params['owner'].get(key)) for key in ('id', 'controller', 'pid'))
+    if not owner['id']:
+        module.fail_json(msg='owner.id is required (the action plugin sets it)')
+    system = os.uname()[0]
+    result = dict(changed=False, locked=False, released=False, holder=None, taken_over=None, changed_since_read=[],
+                  path=path, sysctls=[], edits=[])
+    try:
+        # Every file's new text before anything changes; every validator's verdict too, once the lock is held.
+        sysctl_change, configs, sysctls, edits = plan_files(params)
+        changes = ([sysctl_change] if sysctl_change else []) + configs
+        live = [entry for entry in sysctls if entry['live']]
+        result.update(sysctls=sysctls, edits=edits, changed=bool(changes or live), diff=[
+            {'before_header': each['path'], 'after_header': each['path'], 'before': each['before'] or '',
+             'after': each['after']} for each in changes])
+        if module.check_mode:
+            module.exit_json(**result)
+        result.update(take(path, owner, params['wait'], params['lease'], params['take_over'], params['unchanged'],
+                           False, sysctl_reader(module), module.warn), locked=True)
+        for each in configs:
+            for command in each['validate']:
+                validate(module, command, each['path'], each['after'])
+        # The sysctl file first (a host that cannot keep the value gets no live change), then the kernel, then the
+        # configs: a service's default backlog is what the kernel grants after tuning.
+        if sysctl_change:
+            write_file(module, sysctl_change['path'], sysctl_change['after'], 0o644)
+        for entry in live:
+            set_live(module, system, entry['key'], entry['value'])
+        for each in configs:
+            write_file(module, each['path'], each['after'], 0o644)
+        if live:
+            facts, warnings = collect(module, {'skip_unsupported': True})
+            result['ansible_facts'] = facts
+            for warning in warnings:
+                module.warn(warning)
+        if params['release']:
+            result['released'], dummy = release(path, owner, False)
+    except Refused as exc:
+        result.update(exc.result)
+        module.fail_json(msg=exc.msg, **result)
+    except ApplyError as exc:
+        module.fail_json(msg=str(exc), **result)
+    except (LockError, IOError, OSError, GatherError) as exc:
+        module.fail_json(msg='the run lock %s: %s' % (path, exc) if isinstance(exc, LockError) else str(exc), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
