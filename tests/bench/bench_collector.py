@@ -26,7 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -190,7 +189,7 @@ def many_namespaces_row(script):
 def main():
     if not os.access(NODE_EXPORTER, os.X_OK):
         raise RuntimeError('%s not found: run `make prometheus-tools`' % NODE_EXPORTER)
-    directory = tempfile.mkdtemp(prefix='nb-bench-collector-')
+    directory = bench_facts.work_directory('nb-bench-collector-')
     script = render_script(directory)
     return one_namespace_rows(script) + many_namespaces_row(script)
 

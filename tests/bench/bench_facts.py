@@ -34,6 +34,7 @@ one process, reported as ratios; nothing here asserts a time.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import json
 import os
@@ -126,6 +127,13 @@ PHASE_PAIRS = int(os.environ.get('BENCH_PHASE_PAIRS', '7'))
 COLLECTION_SHARE = "the collection's share (netlink dump + owner walk)"
 
 
+def work_directory(prefix):
+    """A temporary directory for one bench, removed when the bench process ends."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def timed(argv, env=None):
     """Wall time of one run of ``argv`` (it must succeed)."""
     start = time.perf_counter()
@@ -187,7 +195,7 @@ def row_labels():
 
 
 def main():
-    work = tempfile.mkdtemp(prefix='nb-bench-')
+    work = work_directory('nb-bench-')
     remote_tmp = os.path.join(work, 'remote')
     env = dict(os.environ, ANSIBLE_REMOTE_TMP=remote_tmp, ANSIBLE_KEEP_REMOTE_FILES='1',
                ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_HOME=os.path.join(work, 'home'))
@@ -336,7 +344,7 @@ def namespaces_end_to_end_rows(pairs=None):
     difference is what reading the namespaces costs.
     """
     pairs = pairs or max(5, PAIRS // 3)
-    work = tempfile.mkdtemp(prefix='nb-bench-e2e-')
+    work = work_directory('nb-bench-e2e-')
     env = end_to_end_environment(work)
     python = sys.executable
     adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-c', 'local', '-e',
@@ -424,7 +432,7 @@ def controller_steps():
     that namespaces_below keeps the module's own namespace only), as `ansible -m ... -o` prints
     them; the steps run in a process of their own on the controller.
     """
-    work = tempfile.mkdtemp(prefix='nb-bench-steps-')
+    work = work_directory('nb-bench-steps-')
     env = end_to_end_environment(work)
     adhoc = [os.path.join(ANSIBLE_BIN, 'ansible'), 'localhost', '-c', 'local', '-e',
              'ansible_python_interpreter=%s' % sys.executable, '-m', FACT, '-o', '-a']
@@ -514,7 +522,7 @@ def listener_phases_against(ref, count=SOCKET_COUNTS[-1], pairs=PHASE_PAIRS):
     """
     collections = os.environ.get('ANSIBLE_COLLECTIONS_PATH', os.path.join(os.path.dirname(os.path.dirname(HERE)),
                                                                           'build', 'collections')).split(':')[0]
-    work = tempfile.mkdtemp(prefix='nb-bench-base-')
+    work = work_directory('nb-bench-base-')
     namespace = Namespace('bench', 4096)
     opener = subprocess.Popen(['ip', 'netns', 'exec', namespace.name, HELPER_PYTHON, '-c', OPENER, str(count)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -550,7 +558,7 @@ def print_table(rows):
 
 def namespaces_only():
     """The namespaces=true module-time rows alone (`python tests/bench/bench_facts.py namespaces`)."""
-    work = tempfile.mkdtemp(prefix='nb-bench-')
+    work = work_directory('nb-bench-')
     remote_tmp = os.path.join(work, 'remote')
     # make bench exports ANSIBLE_COLLECTIONS_PATH; run alone, this checkout's build/collections.
     env = dict(end_to_end_environment(work), ANSIBLE_REMOTE_TMP=remote_tmp, ANSIBLE_KEEP_REMOTE_FILES='1')

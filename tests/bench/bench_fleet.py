@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
 from fleet import Fleet  # noqa: E402  pylint: disable=wrong-import-position
-from bench_facts import alternate, timed  # noqa: E402  pylint: disable=wrong-import-position
+from bench_facts import alternate, timed, work_directory  # noqa: E402  pylint: disable=wrong-import-position
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 SIZES = [int(size) for size in os.environ.get('BENCH_FLEET_SIZES', '8,32,100').split(',')]
@@ -60,14 +60,25 @@ def converged_labels(size=CONVERGED_SIZE):
     return ['%d hosts: role converged run (tuning) / one ansible.posix.sysctl task' % size]
 
 
+def first_run_labels(size=CONVERGED_SIZE):
+    return ['%d hosts: role first run (tuning, nginx and Redis, configs validated, listeners verified) / the playbook '
+            'written by hand (sysctl, replace, lineinfile, two handlers)' % size]
+
+
 ROUND_TRIP_CASES = [('tuning only', {'listener_backlog_somaxconn': 4096}),
                     ('tuning, nginx and Redis', {'listener_backlog_somaxconn': 8192,
                                                  'listener_backlog_services': [{'name': 'nginx'}, {'name': 'redis'}]})]
 ROUND_TRIP_RUNS = [('first run', []), ('converged run', []), ('check mode, nothing to change', ['--check'])]
+HANDWRITTEN_TRIPS = 'the playbook written by hand (nginx and Redis): first run'
+# What the role made before its changes were one module run (make bench at commit bc6628b, the page of 4cb53ed).
+TRIPS_BEFORE = {'tuning only: first run': 6, 'tuning only: converged run': 1,
+                'tuning only: check mode, nothing to change': 1, 'tuning, nginx and Redis: first run': 12,
+                'tuning, nginx and Redis: converged run': 1, 'tuning, nginx and Redis: check mode, nothing to change': 1}
 
 
 def round_trip_labels():
-    return ['%s: %s' % (label, run) for label, variables in ROUND_TRIP_CASES for run, extra in ROUND_TRIP_RUNS]
+    return ['%s: %s' % (label, run) for label, variables in ROUND_TRIP_CASES for run, extra in ROUND_TRIP_RUNS] + [
+        HANDWRITTEN_TRIPS]
 
 
 def fleet_rows(size, work):
@@ -111,6 +122,27 @@ def fleet_rows(size, work):
 
 ROLE_PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role.yml')
 SYSCTL_PLAYBOOK = os.path.join(HERE, 'sysctl.yml')
+HANDWRITTEN_PLAYBOOK = os.path.join(HERE, 'handwritten.yml')
+SERVICES = ('nginx', 'redis-server')
+CONFIGS = ('/etc/nginx/sites-enabled/default', '/etc/redis/redis.conf')
+SYSCTL_FILE = '/etc/sysctl.d/90-listener-backlog.conf'
+
+
+def start_services(hosts):
+    for host in hosts:
+        for service in SERVICES:
+            host.run('service', service, 'start')
+
+
+def stock(hosts, configs):
+    """Each host as before a first run: its stock configs, no sysctl file, the stock limit, the services restarted."""
+    for host in hosts:
+        for path, text in configs.items():
+            host.write(path, text)
+        host.run('rm', '-f', SYSCTL_FILE)
+        host.set_sysctl('net/core/somaxconn', 128)
+        for service in SERVICES:
+            host.run('service', service, 'restart')
 ROUND_TRIPS = os.path.join(HERE, 'callback_plugins')
 
 
@@ -127,29 +159,55 @@ def converged_rows(work, size=CONVERGED_SIZE):
         return [(converged_labels(size)[0], role, plain)]
 
 
+def first_run_rows(work, size=CONVERGED_SIZE):
+    """The role's first run with nginx and Redis against the hand-written playbook, each from the stock hosts."""
+    env = environment(work)
+    variables = ['-e', json.dumps({'listener_backlog_somaxconn': 8192,
+                                   'listener_backlog_services': [{'name': 'nginx'}, {'name': 'redis'}]})]
+    with Fleet([128] * size, label='bench') as fleet:
+        hosts = list(fleet.hosts.values())
+        start_services(hosts)
+        configs = dict((path, hosts[0].read(path)) for path in CONFIGS)
+        inventory = fleet.write_inventory(os.path.join(work, 'inventory-first.json'), sys.executable)
+        playbook = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory]
+        role, plain = playbook + [ROLE_PLAYBOOK] + variables, playbook + [HANDWRITTEN_PLAYBOOK] + variables
+        timed(playbook + [SYSCTL_PLAYBOOK] + variables, env)  # opens the SSH control masters
+        samples = ([], [])
+        for dummy in range(PAIRS):
+            for index, argv in enumerate((role, plain)):
+                stock(hosts, configs)
+                samples[index].append(timed(argv, env))
+        stock(hosts, configs)
+        return [(first_run_labels(size)[0], statistics.median(samples[0]), statistics.median(samples[1]))]
+
+
 def round_trips(work):
     """Module round trips per host the role makes: first, converged and check-mode runs, with nginx and Redis."""
     counts = []
     env = dict(environment(work), ANSIBLE_CALLBACK_PLUGINS=ROUND_TRIPS, ANSIBLE_CALLBACKS_ENABLED='round_trips',
                NETSTACK_BACKLOG_ROUND_TRIPS=os.path.join(work, 'round-trips.json'))
-    with Fleet([128], label='bench') as fleet:
-        host = fleet.hosts['host000']
-        for service in ('nginx', 'redis-server'):
-            host.run('service', service, 'start')
+    with Fleet([128, 128], label='bench') as fleet:
+        start_services(fleet.hosts.values())
         inventory = fleet.write_inventory(os.path.join(work, 'inventory-trips.json'), sys.executable)
         labels = iter(round_trip_labels())
+
+        def count(playbook, variables, extra=()):
+            subprocess.run([os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory, '--limit', host, playbook,
+                            '-e', json.dumps(variables)] + list(extra), env=env, check=True, stdout=subprocess.DEVNULL)
+            with open(env['NETSTACK_BACKLOG_ROUND_TRIPS']) as handle:
+                return json.load(handle).get(host, 0)
+
+        host = 'host000'
         for label, variables in ROUND_TRIP_CASES:
-            argv = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory, ROLE_PLAYBOOK,
-                    '-e', json.dumps(variables)]
             for run, extra in ROUND_TRIP_RUNS:
-                subprocess.run(argv + extra, env=env, check=True, stdout=subprocess.DEVNULL)
-                with open(env['NETSTACK_BACKLOG_ROUND_TRIPS']) as handle:
-                    counts.append((next(labels), json.load(handle).get('host000', 0)))
+                counts.append((next(labels), count(ROLE_PLAYBOOK, variables, extra)))
+        host = 'host001'  # still stock
+        counts.append((next(labels), count(HANDWRITTEN_PLAYBOOK, ROUND_TRIP_CASES[1][1])))
     return counts
 
 
 def main():
-    work = tempfile.mkdtemp(prefix='nb-bench-fleet-')
+    work = work_directory('nb-bench-fleet-')
     rows = []
     for size in SIZES:
         started = time.monotonic()
@@ -160,12 +218,12 @@ def main():
 
 if __name__ == '__main__':
     if sys.argv[1:] == ['converged']:
-        # python tests/bench/bench_fleet.py converged: only the role's converged run and its round trips.
-        directory = tempfile.mkdtemp(prefix='nb-bench-fleet-')
-        for row in converged_rows(directory):
+        # python tests/bench/bench_fleet.py converged: only the role's converged and first runs, and its round trips.
+        directory = work_directory('nb-bench-fleet-')
+        for row in converged_rows(directory) + first_run_rows(directory):
             print('%s: %.3f s / %.3f s = %.2f' % (row[0], row[1], row[2], row[1] / row[2]))
-        for label, count in round_trips(directory):
-            print('round trips per host, %s: %d' % (label, count))
+        for label, trips in round_trips(directory):
+            print('round trips per host, %s: %d' % (label, trips))
     else:
         for row in main():
             print(row)

@@ -15,13 +15,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
-from bench_facts import timed  # noqa: E402  pylint: disable=wrong-import-position
+from bench_facts import timed, work_directory  # noqa: E402  pylint: disable=wrong-import-position
 from nshost import NamespaceHost  # noqa: E402  pylint: disable=wrong-import-position
 
 ROUNDS = int(os.environ.get('BENCH_ROLE_ROUNDS', '5'))
@@ -29,7 +28,7 @@ VARIABLES = {'listener_backlog_somaxconn': 4096, 'listener_backlog_services': [{
 
 
 def main():
-    work = tempfile.mkdtemp(prefix='nb-bench-role-')
+    work = work_directory('nb-bench-role-')
     vars_file = os.path.join(work, 'vars.json')
     with open(vars_file, 'w') as handle:
         json.dump(VARIABLES, handle)

@@ -19,7 +19,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -73,7 +72,7 @@ BURST_TITLE = '## Burst'
 
 def declared_rows():
     return (bench_facts.row_labels() + [label for size in bench_fleet.SIZES for label in bench_fleet.fleet_labels(size)]
-            + bench_collector.row_labels() + bench_fleet.converged_labels())
+            + bench_collector.row_labels() + bench_fleet.converged_labels() + bench_fleet.first_run_labels())
 
 
 def declared_trips():
@@ -118,8 +117,9 @@ def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=N
                   'Counted by a callback (tests/bench/callback_plugins/round_trips.py) on one host over SSH: every '
                   'module run, each loop item counted; tasks that run on the controller only (the planner, warnings, '
                   'set_fact) and skipped ones are not round trips.', '',
-                  '| run | round trips |', '|---|---:|']
-        lines += ['| %s | %d |' % (label, count) for label, count in trips]
+                  'Before: what the role made before its changes were one module run (make bench at commit bc6628b).',
+                  '', '| run | round trips | before |', '|---|---:|---:|']
+        lines += ['| %s | %d | %s |' % (label, count, bench_fleet.TRIPS_BEFORE.get(label, '')) for label, count in trips]
     lines += ['', BURST_TITLE, '',
               'A burst of %d connections from loopback to a real Redis in a network namespace:' % BURST, '',
               '| kernel limit, Redis backlog | TcpExt ListenOverflows added by the burst |', '|---|---:|',
@@ -154,8 +154,8 @@ def command():
 
 def main():
     rows = bench_facts.main() + bench_facts.namespaces_end_to_end_rows() + bench_fleet.main() + bench_collector.main()
-    work = tempfile.mkdtemp(prefix='nb-bench-role-')
-    rows += bench_fleet.converged_rows(work)
+    work = bench_facts.work_directory('nb-bench-role-')
+    rows += bench_fleet.converged_rows(work) + bench_fleet.first_run_rows(work)
     trips = bench_fleet.round_trips(work)
     for what, measured, declared in (('rows', [row[0] for row in rows], declared_rows()),
                                      ('round trips', [trip[0] for trip in trips], declared_trips())):
