@@ -159,7 +159,6 @@ def changes(unchanged, live_value):
     return found
 
 
-
 class Refused(Exception):
     """The lock could not be had, or what the plan was made on changed: ``msg`` says which, ``result`` what was found."""
 

@@ -332,7 +332,7 @@ def main():
             take_over=dict(type='str'),
             sysctl_file=dict(type='path'),
             sysctls=dict(type='list', elements='dict', default=[], options=dict(
-                key=dict(type='str', required=True),
+                key=dict(type='str', required=True, no_log=False),
                 value=dict(type='int', required=True),
                 line=dict(type='str', required=True),
                 write_file=dict(type='bool', default=True),

@@ -143,6 +143,8 @@ def stock(hosts, configs):
         host.set_sysctl('net/core/somaxconn', 128)
         for service in SERVICES:
             host.run('service', service, 'restart')
+
+
 ROUND_TRIPS = os.path.join(HERE, 'callback_plugins')
 
 
