@@ -162,6 +162,10 @@ edits:
   returned: always
   type: list
   elements: dict
+lock_path:
+  description: The run lock file.
+  returned: always
+  type: str
 released:
   description: Whether the lock was released at the end (O(release)).
   returned: always
@@ -354,31 +358,39 @@ def main():
     if not owner['id']:
         module.fail_json(msg='owner.id is required (the action plugin sets it)')
     system = os.uname()[0]
+    # lock_path, not path: a result with a path gets that file's stat added by AnsibleModule.
     result = dict(changed=False, locked=False, released=False, holder=None, taken_over=None, changed_since_read=[],
-                  path=path, sysctls=[], edits=[])
+                  lock_path=path, sysctls=[], edits=[])
     try:
         # Every file's new text before anything changes; every validator's verdict too, once the lock is held.
         sysctl_change, configs, sysctls, edits = plan_files(params)
         changes = ([sysctl_change] if sysctl_change else []) + configs
         live = [entry for entry in sysctls if entry['live']]
-        result.update(sysctls=sysctls, edits=edits, changed=bool(changes or live), diff=[
+        result.update(sysctls=sysctls, edits=edits, diff=[
             {'before_header': each['path'], 'after_header': each['path'], 'before': each['before'] or '',
              'after': each['after']} for each in changes])
         if module.check_mode:
+            result['changed'] = bool(changes or live)
             module.exit_json(**result)
-        result.update(take(path, owner, params['wait'], params['lease'], params['take_over'], params['unchanged'],
-                           False, sysctl_reader(module), module.warn), locked=True)
+        taken = take(path, owner, params['wait'], params['lease'], params['take_over'], params['unchanged'], False,
+                     sysctl_reader(module), module.warn)
+        taken['lock_path'] = taken.pop('path')
+        result.update(taken, locked=True)
         for each in configs:
             for command in each['validate']:
                 validate(module, command, each['path'], each['after'])
         # The sysctl file first (a host that cannot keep the value gets no live change), then the kernel, then the
         # configs: a service's default backlog is what the kernel grants after tuning.
+        # changed once anything is: a failure after a first change says the host changed.
         if sysctl_change:
             write_file(module, sysctl_change['path'], sysctl_change['after'], 0o644)
+            result['changed'] = True
         for entry in live:
             set_live(module, system, entry['key'], entry['value'])
+            result['changed'] = True
         for each in configs:
             write_file(module, each['path'], each['after'], 0o644)
+            result['changed'] = True
         if live:
             facts, warnings = collect(module, {'skip_unsupported': True})
             result['ansible_facts'] = facts
@@ -388,6 +400,7 @@ def main():
             result['released'], dummy = release(path, owner, False)
     except Refused as exc:
         result.update(exc.result)
+        result['lock_path'] = result.pop('path', path)
         module.fail_json(msg=exc.msg, **result)
     except ApplyError as exc:
         module.fail_json(msg=str(exc), **result)

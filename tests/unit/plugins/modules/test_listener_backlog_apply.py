@@ -121,7 +121,7 @@ def test_a_config_its_validator_refuses_fails_in_the_validators_words_before_any
     edit = dict(REDIS_EDIT, line='tcp-backlog {backlog} oops')
     result, warnings = apply(monkeypatch, paths, sysctl_file=paths['sysctl'], sysctls=[SOMAXCONN],
                              edits=[dict(redis(paths), edit=edit)])
-    assert warnings is None
+    assert warnings is None and result['changed'] is False
     assert result['msg'].startswith(paths['config'] + ': the edited file failed to validate with ')
     assert 'bad tcp-backlog in ' in result['msg'] and 'Nothing was changed.' in result['msg']
     # Nothing changed: not the sysctl file, not the kernel, not the config; the lock is still this run's, for
