@@ -7,35 +7,17 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-from ansible.utils.vars import merge_hash
-
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_apply as documentation
-from ansible_collections.netstack.backlog.plugins.plugin_utils._owner import owner, take_lock
+from ansible_collections.netstack.backlog.plugins.plugin_utils._owner import LockingAction
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
-MODULE = 'netstack.backlog.listener_backlog_apply'
 
+class ActionModule(LockingAction):
 
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
+    MODULE = 'netstack.backlog.listener_backlog_apply'
     ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION, leave_out=('owner', 'take_over'))
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
-        args = dict((key, value) for key, value in args.items() if value is not None)
-        args['owner'] = owner()
-        try:
-            # Another run's lock refuses the module before it changes anything: asked again, as
-            # listener_backlog_lock is, once that run is found dead or while waiting for it.
-            found = take_lock(lambda asked: self._execute_module(module_name=MODULE, module_args=asked,
-                                                                 task_vars=task_vars),
-                              args, lambda failed: not failed.get('locked') and not failed.get('changed_since_read'))
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-        return merge_hash(result, found)
+    def refused(self, failed):
+        # Failed before it held the lock: another run's, so it changed nothing and may be asked again.
+        return not failed.get('locked') and not failed.get('changed_since_read')

@@ -24,6 +24,23 @@ from ansible_collections.netstack.backlog.plugins.module_utils._files import mat
 
 POLL = 0.5
 
+# The options of every module that takes the lock (listener_backlog_lock, listener_backlog_apply).
+LOCK_OPTIONS = dict(
+    wait=dict(type='int', default=120),
+    lease=dict(type='int', default=3600),
+    unchanged=dict(type='dict'),
+    owner=dict(type='dict', required=True),
+    take_over=dict(type='str'),
+)
+
+
+def owner_of(module):
+    """The run that asks, as the action plugin named it (its id, controller and pid)."""
+    owner = dict((key, module.params['owner'].get(key)) for key in ('id', 'controller', 'pid'))
+    if not owner['id']:
+        module.fail_json(msg='owner.id is required (the action plugin sets it)')
+    return owner
+
 
 def default_path():
     return '/run/netstack-backlog.lock' if os.path.isdir('/run') else '/var/run/netstack-backlog.lock'

@@ -204,7 +204,7 @@ from ansible_collections.netstack.backlog.plugins.module_utils._edits import app
 from ansible_collections.netstack.backlog.plugins.module_utils._facts import collect
 from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError
 from ansible_collections.netstack.backlog.plugins.module_utils._lock import (
-    LockError, Refused, default_path, release, sysctl_reader, take)
+    LOCK_OPTIONS, LockError, Refused, default_path, owner_of, release, sysctl_reader, take)
 from ansible_collections.netstack.backlog.plugins.module_utils._tuning import TUNING
 
 
@@ -327,13 +327,9 @@ def plan_files(params):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            LOCK_OPTIONS,
             lock_path=dict(type='path'),
-            wait=dict(type='int', default=120),
-            lease=dict(type='int', default=3600),
-            unchanged=dict(type='dict'),
             release=dict(type='bool', default=False),
-            owner=dict(type='dict', required=True),
-            take_over=dict(type='str'),
             sysctl_file=dict(type='path'),
             sysctls=dict(type='list', elements='dict', default=[], options=dict(
                 key=dict(type='str', required=True, no_log=False),
@@ -354,9 +350,7 @@ def main():
     )
     params = module.params
     path = params['lock_path'] or default_path()
-    owner = dict((key, params['owner'].get(key)) for key in ('id', 'controller', 'pid'))
-    if not owner['id']:
-        module.fail_json(msg='owner.id is required (the action plugin sets it)')
+    owner = owner_of(module)
     system = os.uname()[0]
     # lock_path, not path: a result with a path gets that file's stat added by AnsibleModule.
     result = dict(changed=False, locked=False, released=False, holder=None, taken_over=None, changed_since_read=[],

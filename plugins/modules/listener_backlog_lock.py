@@ -114,27 +114,21 @@ changed_since_read:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netstack.backlog.plugins.module_utils._lock import (
-    LockError, Refused, default_path, release, sysctl_reader, take)
+    LOCK_OPTIONS, LockError, Refused, default_path, owner_of, release, sysctl_reader, take)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            LOCK_OPTIONS,
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             path=dict(type='path'),
-            wait=dict(type='int', default=120),
-            lease=dict(type='int', default=3600),
-            unchanged=dict(type='dict'),
-            owner=dict(type='dict', required=True),
-            take_over=dict(type='str'),
         ),
         supports_check_mode=True,
     )
     params = module.params
     path = params['path'] or default_path()
-    owner = dict((key, params['owner'].get(key)) for key in ('id', 'controller', 'pid'))
-    if not owner['id']:
-        module.fail_json(msg='owner.id is required (the action plugin sets it)')
+    owner = owner_of(module)
     result = dict(changed=False, holder=None, taken_over=None, changed_since_read=[], path=path)
     try:
         if params['state'] == 'absent':

@@ -17,6 +17,10 @@ from __future__ import annotations
 import os
 import socket
 
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+
 
 def _read(path):
     try:
@@ -84,3 +88,34 @@ def take_lock(execute, args, refused):
         elif args['wait'] > 0:
             found = execute(args)
     return found
+
+
+class LockingAction(ActionBase):
+    """An action plugin whose module (``MODULE``) takes the run lock: the owner named here, and a lock left by a dead
+    run of this controller taken over (take_lock). Subclasses set ``ARGUMENT_SPEC`` from their module's documentation
+    (plugin_utils/_spec.py, less ``owner`` and ``take_over``)."""
+
+    MODULE = None
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    ARGUMENT_SPEC = {}
+
+    def refused(self, failed):
+        """Whether a failed result is the lock kept by another run (the module changed nothing: ask again)."""
+        return not failed.get('changed_since_read')
+
+    def call(self, task_vars, args):
+        return take_lock(lambda asked: self._execute_module(module_name=self.MODULE, module_args=asked,
+                                                            task_vars=task_vars), args, self.refused)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(LockingAction, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(self.ARGUMENT_SPEC)
+        args = dict((key, value) for key, value in args.items() if value is not None)
+        args['owner'] = owner()
+        try:
+            found = self.call(task_vars, args)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return merge_hash(result, found)
