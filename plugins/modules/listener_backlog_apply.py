@@ -229,12 +229,28 @@ def cause(exc):
     return exc.strerror or str(exc)
 
 
+def make_directories(path):
+    """``path``'s missing parent directories, mode 0755 whatever the umask (as lineinfile's create makes them, but never
+    writable by others)."""
+    missing = []
+    directory = os.path.dirname(path)
+    while directory and not os.path.exists(directory):
+        missing.insert(0, directory)
+        directory = os.path.dirname(directory)
+    for each in missing:
+        os.mkdir(each)
+        os.chmod(each, 0o755)
+
+
 def write_file(module, path, text, mode):
     """Replace ``path`` with ``text`` whole: a new file in its directory, renamed over it (ansible's atomic_move
-    keeps the old file's owner, mode and SELinux context); ``mode`` for a new file."""
-    directory = os.path.dirname(path) or '.'
+    keeps the old file's owner, mode and SELinux context); a new file gets ``mode`` whatever the umask."""
+    created = not os.path.exists(path)
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.new')
+        if created:
+            make_directories(path)
+        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or '.', prefix='.%s.' % os.path.basename(path),
+                                             suffix='.new')
     except (IOError, OSError) as exc:
         raise ApplyError('%s: cannot write it: %s' % (path, cause(exc)))
     try:
@@ -245,12 +261,13 @@ def write_file(module, path, text, mode):
             os.fsync(handle)
         finally:
             os.close(handle)
-        if not os.path.exists(path):
-            os.chmod(temporary, mode)
     except (IOError, OSError) as exc:
         os.unlink(temporary)
         raise ApplyError('%s: cannot write it: %s' % (path, cause(exc)))
     module.atomic_move(temporary, path)
+    if created:
+        # atomic_move gives a new file the umask's permissions (0666 under umask 000).
+        os.chmod(path, mode)
 
 
 def validate(module, command, path, text):

@@ -93,6 +93,18 @@ def test_one_run_writes_the_sysctl_file_sets_the_kernel_edits_the_config_and_rea
     assert result['released'] is False and not [name for name in os.listdir(paths['etc']) if name.startswith('.')]
 
 
+def test_a_new_file_and_its_missing_directories_are_root_only_writable_whatever_the_umask(monkeypatch, paths, kernel):
+    runtime = os.path.join(paths['etc'], 'run', 'sysctl.d', '90.conf')  # /run/sysctl.d, which nothing made yet
+    umask = os.umask(0)
+    try:
+        result, dummy = apply(monkeypatch, paths, sysctl_file=runtime, sysctls=[SOMAXCONN], release=True)
+    finally:
+        os.umask(umask)
+    assert result['changed'] and oct(os.stat(runtime).st_mode & 0o777) == oct(0o644)
+    for directory in (os.path.dirname(runtime), os.path.dirname(os.path.dirname(runtime))):
+        assert oct(os.stat(directory).st_mode & 0o777) == oct(0o755), directory
+
+
 def test_with_release_the_lock_ends_with_the_changes(monkeypatch, paths, kernel):
     result, dummy = apply(monkeypatch, paths, edits=[redis(paths)], release=True)
     assert result['changed'] and result['released'] is True and not os.path.exists(paths['lock'])
