@@ -198,13 +198,12 @@ def interpreter(namespace, python, directory, fault=None, prefix=(), release=Non
     return script
 
 
-# Collections the role needs (ansible.posix), put there by `make deps` without Galaxy.
+# Other collections on the controller's path (the role needs none; the benchmarks' playbooks written by
+# hand use ansible.posix, which `make deps` puts there without Galaxy).
 DEPENDENCIES = os.environ.get('NETSTACK_BACKLOG_DEPENDENCIES', os.path.join(ROOT, 'build', 'collections'))
 
 
 def dependencies_path():
-    if not os.path.isdir(os.path.join(DEPENDENCIES, 'ansible_collections', 'ansible', 'posix')):
-        pytest.fail('ansible.posix not found under %s: run `make deps`' % DEPENDENCIES)
     return DEPENDENCIES
 
 

@@ -3,18 +3,17 @@
 # the installed copy (make install-check):
 #  1. ansible-galaxy collection build, from this checkout;
 #  2. a clean environment: a new virtualenv holding only ansible-core, its own ANSIBLE_HOME, and
-#     one collections path holding only ansible.posix, taken from the `ansible` package on PyPI
-#     (Galaxy is not reachable, PyPI is: docs/contributing.md);
-#  3. ansible-galaxy collection install --offline of the tarball into that path: the dependency
-#     is satisfied by what is installed, nothing is fetched; then each other way the README's
-#     "Installing" shows, offline, each into a fresh path: a requirements.yml naming the tarball,
-#     a git URL, the directory `ansible-galaxy collection download` writes (with no ansible.posix
-#     installed beforehand), and once with no ansible.posix at all (the error must name it);
+#     an empty collections path (the collection depends on no other: Galaxy is not reachable, and
+#     nothing is fetched);
+#  3. ansible-galaxy collection install --offline of the tarball into that path; then each other
+#     way the README's "Installing" shows, offline, each into a fresh empty path: a
+#     requirements.yml naming the tarball, a git URL, and the directory `ansible-galaxy collection
+#     download` writes;
 #  4. the demos by their collection names: netstack.backlog.demo on localhost, and
 #     netstack.backlog.demo_tuning (the role) in a throwaway network namespace.
-# Usage: install_check.sh PYTHON ANSIBLE_CORE_REQUIREMENT ANSIBLE_WHEEL
+# Usage: install_check.sh PYTHON ANSIBLE_CORE_REQUIREMENT
 set -euo pipefail
-python=$1 core=$2 wheel=$3
+python=$1 core=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$root/build/install-check
 rm -rf "$work"
@@ -37,7 +36,7 @@ done
 
 "$python" -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet "$core"
-"$work/venv/bin/python" "$root/tests/utils/extract_collection.py" "$wheel" ansible.posix "$work/collections"
+mkdir -p "$work/collections"
 
 export ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_HOME=$work/home ANSIBLE_LOCALHOST_WARNING=false
 unset ANSIBLE_CONFIG
@@ -48,28 +47,17 @@ installed_version() {
     "$work/venv/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["collection_info"]["version"])' \
         "$1/ansible_collections/netstack/backlog/MANIFEST.json"
 }
-with_posix() {  # a fresh collections path holding only ansible.posix, as the README's offline recipe makes it
-    rm -rf "$1" && mkdir -p "$1" && cp -a "$work/collections/ansible_collections" "$1/"
-    rm -rf "$1/ansible_collections/netstack"
+fresh() {  # a new empty collections path
+    rm -rf "$1" && mkdir -p "$1"
 }
 
-# The README's offline install without ansible.posix first: it must stop and name the dependency.
-mkdir -p "$work/empty"
-if ANSIBLE_COLLECTIONS_PATH=$work/empty "$galaxy" collection install --offline "$tarball" -p "$work/empty" \
-        > "$work/no-posix.log" 2>&1; then
-    echo "an offline install with no ansible.posix anywhere succeeded" >&2
-    exit 1
-fi
-grep -q 'ansible.posix' "$work/no-posix.log" || { cat "$work/no-posix.log" >&2; echo "its error does not name ansible.posix" >&2; exit 1; }
-echo "without ansible.posix, offline: $(grep -m1 -i 'error' "$work/no-posix.log")"
-
-# 1. The tarball, offline, where ansible.posix is.
+# 1. The tarball, offline, into an empty path: nothing else is needed.
 "$galaxy" collection install --offline "$tarball" -p "$work/collections"
 "$galaxy" collection list -p "$work/collections"
 test "$(installed_version "$work/collections")" = "$version"
 
 # 2. A requirements.yml naming the tarball, as the README shows it.
-with_posix "$work/from-requirements"
+fresh "$work/from-requirements"
 printf -- '---\ncollections:\n  - name: %s\n    type: file\n' "$tarball" > "$work/requirements.yml"
 ANSIBLE_COLLECTIONS_PATH=$work/from-requirements \
     "$galaxy" collection install --offline -r "$work/requirements.yml" -p "$work/from-requirements"
@@ -77,46 +65,28 @@ test "$(installed_version "$work/from-requirements")" = "$version"
 
 # 3. A git URL (a bare clone of this checkout's HEAD stands in for the server).
 git clone -q --bare "$root" "$work/netstack.backlog.git"
-with_posix "$work/from-git"
+fresh "$work/from-git"
 ANSIBLE_COLLECTIONS_PATH=$work/from-git \
     "$galaxy" collection install --offline "git+file://$work/netstack.backlog.git,HEAD" -p "$work/from-git"
 test "$(installed_version "$work/from-git")" = "$version"
 test ! -e "$work/from-git/ansible_collections/netstack/backlog/tests/unit"  # build_ignore holds for git installs
 
 # 4. The directory `ansible-galaxy collection download` writes on a machine that reaches Galaxy:
-# both tarballs and a requirements.yml naming them, installed into an empty path from inside it.
-# Galaxy's ansible.posix tarball is stood in for by one built from the wheel's copy (its
-# MANIFEST.json made a galaxy.yml); download is given both tarballs and --no-deps, and a server
-# on a closed local port, so nothing is looked up.
-rm -rf "$work/posix-src" && cp -a "$work/collections/ansible_collections/ansible/posix" "$work/posix-src"
-"$work/venv/bin/python" - "$work/posix-src" <<'PY'
-import json, os, sys
-src = sys.argv[1]
-with open(os.path.join(src, 'MANIFEST.json')) as handle:
-    info = json.load(handle)['collection_info']
-for generated in ('MANIFEST.json', 'FILES.json'):
-    os.remove(os.path.join(src, generated))
-with open(os.path.join(src, 'galaxy.yml'), 'w') as handle:  # JSON is YAML
-    json.dump({key: value for key, value in info.items() if value not in ([], {}, None, '')}, handle)
-PY
-"$galaxy" collection build --force --output-path "$work/posix-dist" "$work/posix-src" > /dev/null
-posix_tarball=$(ls "$work"/posix-dist/ansible-posix-*.tar.gz)
-"$galaxy" collection download --no-deps --server http://127.0.0.1:9/ -p "$work/download" \
-    "$tarball" "$posix_tarball" > /dev/null
+# the tarball and a requirements.yml naming it, installed into an empty path from inside it.
+# download is given the tarball and a server on a closed local port, so nothing is looked up.
+"$galaxy" collection download --no-deps --server http://127.0.0.1:9/ -p "$work/download" "$tarball" > /dev/null
 grep -q "name: ${tarball##*/}" "$work/download/requirements.yml"
-grep -q "name: ${posix_tarball##*/}" "$work/download/requirements.yml"
-rm -rf "$work/from-download" && mkdir -p "$work/from-download"
+fresh "$work/from-download"
 # The file names in it are relative to the current directory, not to the file (README).
 if ANSIBLE_COLLECTIONS_PATH=$work/from-download "$galaxy" collection install --offline \
         -r "$work/download/requirements.yml" -p "$work/from-download" > "$work/download-elsewhere.log" 2>&1; then
     echo "the downloaded requirements.yml installed from outside its directory; the README says it does not" >&2
     exit 1
 fi
-grep -Eq "Could not find (${tarball##*/}|${posix_tarball##*/})" "$work/download-elsewhere.log" || { cat "$work/download-elsewhere.log" >&2; exit 1; }
+grep -q "Could not find ${tarball##*/}" "$work/download-elsewhere.log" || { cat "$work/download-elsewhere.log" >&2; exit 1; }
 (cd "$work/download" && ANSIBLE_COLLECTIONS_PATH=$work/from-download \
     "$galaxy" collection install --offline -r requirements.yml -p "$work/from-download")
 test "$(installed_version "$work/from-download")" = "$version"
-test -e "$work/from-download/ansible_collections/ansible/posix/MANIFEST.json"
 echo "installed offline from the tarball, a requirements.yml, a git URL and a downloaded directory: netstack.backlog $version"
 
 "$work/venv/bin/ansible-playbook" -i localhost, -c local netstack.backlog.demo \
