@@ -201,3 +201,34 @@ def test_a_config_that_is_gone_fails_naming_it(monkeypatch, paths, kernel):
     result, warnings = apply(monkeypatch, paths, edits=[redis(paths)])
     assert warnings is None and result['msg'] == '%s (redis): the config file does not exist' % paths['config']
     assert not os.path.exists(paths['lock'])  # failed before taking it
+
+
+class Recorder(object):
+    """Stands in for AnsibleModule where set_live runs a program (the BSDs and macOS: none of them runs here)."""
+
+    def __init__(self, rc=0, err=''):
+        self.ran, self.rc, self.err = [], rc, err
+
+    def get_bin_path(self, name, opt_dirs=None):
+        return '/sbin/' + name
+
+    def run_command(self, argv, environ_update=None):
+        self.ran.append(argv)
+        return self.rc, '', self.err
+
+
+@pytest.mark.parametrize('system, argv', [
+    # As ansible.posix.sysctl runs sysctl(8) there: no -w on FreeBSD and OpenBSD.
+    ('FreeBSD', ['/sbin/sysctl', 'kern.ipc.soacceptqueue=4096']),
+    ('OpenBSD', ['/sbin/sysctl', 'kern.ipc.soacceptqueue=4096']),
+    ('Darwin', ['/sbin/sysctl', '-w', 'kern.ipc.soacceptqueue=4096']),
+])
+def test_the_bsds_and_macos_set_the_value_with_their_sysctl(system, argv):
+    module = Recorder()
+    apply_module.set_live(module, system, 'kern.ipc.soacceptqueue', 4096)
+    assert module.ran == [argv]
+    refused = Recorder(rc=1, err='sysctl: kern.ipc.soacceptqueue=4096: Operation not permitted\n')
+    with pytest.raises(apply_module.ApplyError) as error:
+        apply_module.set_live(refused, system, 'kern.ipc.soacceptqueue', 4096)
+    assert str(error.value) == ('kern.ipc.soacceptqueue: cannot set it to 4096 in the running kernel (%s): sysctl: '
+                                'kern.ipc.soacceptqueue=4096: Operation not permitted' % ' '.join(['sysctl'] + argv[1:]))
