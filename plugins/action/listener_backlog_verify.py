@@ -43,7 +43,7 @@ class ActionModule(ActionBase):
         if result.get('failed'):
             raise AnsibleActionFail('reading the listeners failed: %s' % result.get('msg'))
         listeners = facts.get('listener_backlog_listeners', []) + facts.get('listener_backlog_unix_listeners', [])
-        return result['ansible_facts'], listeners, bool(result.get('released'))
+        return result['ansible_facts'], listeners, result.get('released')
 
     def _running(self, entries):
         """The entries with a process running on the host (``ps -A -o stat= -o comm=``: Linux, the BSDs, macOS).
@@ -104,7 +104,7 @@ class ActionModule(ActionBase):
         checked = [entry for entry in expected if entry['name'] not in waiting]
         held = [entry for entry in expected if entry['name'] in waiting]
         deadline = time.monotonic() + timeout
-        released = False
+        released = None
         release = args['release']
         # A restarted daemon may take a moment to listen again: read until every listener is
         # right or the time is up (at least once).

@@ -27,7 +27,10 @@ import re
 
 
 def _lines(text):
-    return text.splitlines(True) if text else []
+    """The lines of ``text``, each with its newline: split at \\n only, as lineinfile reads a file."""
+    lines = [line + '\n' for line in text.split('\n')]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def _insert(lines, index, line):

@@ -223,14 +223,15 @@ def take(path, owner, wait, lease, take_over, unchanged, check_mode, live_value,
 
 
 def release(path, owner, check_mode):
-    """(released, holder): release the lock at ``path`` if ``owner`` holds it; another run's is left alone (its holder
-    returned).  Raises LockError, IOError or OSError when the file cannot be handled."""
+    """(released, other): release the lock at ``path`` if ``owner`` holds it, returning what it held (its holder,
+    whose ``until`` tells one take of the lock from another); another run's is left alone (returned as ``other``).
+    Raises LockError, IOError or OSError when the file cannot be handled."""
     if not os.path.lexists(path):
-        return False, None
+        return None, None
     with LockFile(path) as lock:
         holder = lock.read()
         if holder and holder.get('id') != owner['id']:
-            return False, holder
+            return None, holder
         if not check_mode:
             lock.remove()
-    return holder is not None, None
+    return holder, None

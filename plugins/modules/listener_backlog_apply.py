@@ -197,9 +197,11 @@ ansible_facts:
 '''
 
 import os
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible_collections.netstack.backlog.plugins.module_utils._edits import apply_edit, set_sysctls
 from ansible_collections.netstack.backlog.plugins.module_utils._facts import collect
 from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError
@@ -213,20 +215,23 @@ class ApplyError(Exception):
 
 
 def read_text(path):
-    """A file's text, or None where it does not exist."""
+    """A file's text, or None where it does not exist. Bytes that are not UTF-8 are kept as they are (surrogate
+    escapes, as ansible's own file modules do) where Python 3 runs; Python 2 refuses them, naming the file."""
     try:
         with open(path, 'rb') as handle:
-            return handle.read().decode('utf-8')
+            data = handle.read()
     except (IOError, OSError) as exc:
         if not os.path.exists(path):
             return None
-        raise ApplyError('%s: cannot read it: %s' % (path, exc.strerror or exc))
+        raise ApplyError('%s: cannot read it: %s' % (path, cause(exc)))
+    try:
+        return to_text(data, errors='surrogate_or_strict')
     except UnicodeDecodeError:
         raise ApplyError('%s: it is not UTF-8 text; the role edits text files only' % path)
 
 
 def cause(exc):
-    return exc.strerror or str(exc)
+    return to_text(getattr(exc, 'strerror', None) or to_native(exc))
 
 
 def make_directories(path):
@@ -242,12 +247,12 @@ def make_directories(path):
         os.chmod(each, 0o755)
 
 
-def write_file(module, path, text, mode):
-    """Replace ``path`` with ``text`` whole: a new file in its directory, renamed over it (ansible's atomic_move
-    keeps the old file's owner, mode and SELinux context); a new file gets ``mode`` whatever the umask."""
-    created = not os.path.exists(path)
+def write_file(module, path, text, mode, force_mode=False):
+    """Replace ``path`` with ``text`` whole: a new file in its directory, renamed over it, with the old file's owner,
+    mode and SELinux context; a new file (and, with ``force_mode``, any) gets ``mode`` whatever the umask."""
+    existing = None if not os.path.exists(path) else os.stat(path)
     try:
-        if created:
+        if existing is None:
             make_directories(path)
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or '.', prefix='.%s.' % os.path.basename(path),
                                              suffix='.new')
@@ -255,32 +260,35 @@ def write_file(module, path, text, mode):
         raise ApplyError('%s: cannot write it: %s' % (path, cause(exc)))
     try:
         try:
-            data = text.encode('utf-8')
+            data = to_bytes(text, errors='surrogate_or_strict')
             while data:
                 data = data[os.write(handle, data):]
             os.fsync(handle)
         finally:
             os.close(handle)
+        if existing is not None:
+            os.chown(temporary, existing.st_uid, existing.st_gid)
+        os.chmod(temporary, mode if existing is None or force_mode else stat.S_IMODE(existing.st_mode))
+        context = module.selinux_context(path) if existing is not None else module.selinux_default_context(path)
+        module.set_context_if_different(temporary, context, False)
+        os.rename(temporary, path)
     except (IOError, OSError) as exc:
         os.unlink(temporary)
         raise ApplyError('%s: cannot write it: %s' % (path, cause(exc)))
-    module.atomic_move(temporary, path)
-    if created:
-        # atomic_move gives a new file the umask's permissions (0666 under umask 000).
-        os.chmod(path, mode)
 
 
 def validate(module, command, path, text):
     """Run the service's validator on the edited text, in a file of the module's own temporary directory."""
     handle, candidate = tempfile.mkstemp(dir=module.tmpdir, prefix='candidate-', suffix='-' + os.path.basename(path))
     try:
-        os.write(handle, text.encode('utf-8'))
+        os.write(handle, to_bytes(text, errors='surrogate_or_strict'))
         os.close(handle)
         rc, out, err = module.run_command(command % candidate)
     finally:
         os.unlink(candidate)
     if rc != 0:
-        said = ' | '.join(line for line in (err.strip() + '\n' + out.strip()).strip().splitlines() if line.strip())
+        said = to_text(err).strip() + '\n' + to_text(out).strip()
+        said = ' | '.join(line for line in said.strip().splitlines() if line.strip())
         raise ApplyError('%s: the edited file failed to validate with `%s` (rc %d): %s. Nothing was changed.'
                          % (path, command, rc, said or 'it said nothing'))
 
@@ -301,7 +309,7 @@ def set_live(module, system, key, value):
     rc, out, err = module.run_command([program or words[0]] + words[1:], environ_update={'LC_ALL': 'C'})
     if rc != 0:
         raise ApplyError('%s: cannot set it to %d in the running kernel (%s): %s'
-                         % (key, value, ' '.join(words), (err or out).strip() or 'rc %d' % rc))
+                         % (key, value, ' '.join(words), to_text(err or out).strip() or 'rc %d' % rc))
 
 
 def plan_files(params):
@@ -341,6 +349,12 @@ def plan_files(params):
     return sysctl_change, [each for each in configs if each['after'] != each['before']], sysctls, edits
 
 
+def diffs(sysctl_change, configs):
+    """Each changed file's text before and after (diff mode: these texts may hold a service's secrets)."""
+    return [{'before_header': each['path'], 'after_header': each['path'], 'before': each['before'] or '',
+             'after': each['after']} for each in ([sysctl_change] if sysctl_change else []) + configs]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -373,28 +387,33 @@ def main():
     result = dict(changed=False, locked=False, released=False, holder=None, taken_over=None, changed_since_read=[],
                   lock_path=path, sysctls=[], edits=[])
     try:
-        # Every file's new text before anything changes; every validator's verdict too, once the lock is held.
-        sysctl_change, configs, sysctls, edits = plan_files(params)
-        changes = ([sysctl_change] if sysctl_change else []) + configs
-        live = [entry for entry in sysctls if entry['live']]
-        result.update(sysctls=sysctls, edits=edits, diff=[
-            {'before_header': each['path'], 'after_header': each['path'], 'before': each['before'] or '',
-             'after': each['after']} for each in changes])
         if module.check_mode:
-            result['changed'] = bool(changes or live)
+            # What would change, without the lock: nothing is written.
+            sysctl_change, configs, sysctls, edits = plan_files(params)
+            result.update(sysctls=sysctls, edits=edits, changed=bool(sysctl_change or configs or
+                                                                       any(entry['live'] for entry in sysctls)))
+            if module._diff:
+                result['diff'] = diffs(sysctl_change, configs)
             module.exit_json(**result)
         taken = take(path, owner, params['wait'], params['lease'], params['take_over'], params['unchanged'], False,
                      sysctl_reader(module), module.warn)
         taken['lock_path'] = taken.pop('path')
         result.update(taken, locked=True)
+        # Every file's new text, read once the lock is held (a change made while this run waited for it is kept),
+        # and every validator's verdict, before anything changes.
+        sysctl_change, configs, sysctls, edits = plan_files(params)
+        live = [entry for entry in sysctls if entry['live']]
+        result.update(sysctls=sysctls, edits=edits)
+        if module._diff:
+            result['diff'] = diffs(sysctl_change, configs)
         for each in configs:
             for command in each['validate']:
                 validate(module, command, each['path'], each['after'])
         # The sysctl file first (a host that cannot keep the value gets no live change), then the kernel, then the
-        # configs: a service's default backlog is what the kernel grants after tuning.
-        # changed once anything is: a failure after a first change says the host changed.
+        # configs: a service's default backlog is what the kernel grants after tuning. changed once anything is: a
+        # failure after a first change says the host changed.
         if sysctl_change:
-            write_file(module, sysctl_change['path'], sysctl_change['after'], 0o644)
+            write_file(module, sysctl_change['path'], sysctl_change['after'], 0o644, force_mode=True)
             result['changed'] = True
         for entry in live:
             set_live(module, system, entry['key'], entry['value'])
@@ -408,15 +427,17 @@ def main():
             for warning in warnings:
                 module.warn(warning)
         if params['release']:
-            result['released'], dummy = release(path, owner, False)
+            released, dummy = release(path, owner, False)
+            result['released'] = released is not None
     except Refused as exc:
         result.update(exc.result)
         result['lock_path'] = result.pop('path', path)
         module.fail_json(msg=exc.msg, **result)
     except ApplyError as exc:
-        module.fail_json(msg=str(exc), **result)
+        module.fail_json(msg=to_native(exc), **result)
     except (LockError, IOError, OSError, GatherError) as exc:
-        module.fail_json(msg='the run lock %s: %s' % (path, exc) if isinstance(exc, LockError) else str(exc), **result)
+        module.fail_json(msg=('the run lock %s: %s' % (path, to_native(exc)) if isinstance(exc, LockError)
+                              else to_native(exc)), **result)
     module.exit_json(**result)
 
 

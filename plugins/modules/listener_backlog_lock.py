@@ -132,7 +132,8 @@ def main():
     result = dict(changed=False, holder=None, taken_over=None, changed_since_read=[], path=path)
     try:
         if params['state'] == 'absent':
-            result['changed'], result['holder'] = release(path, owner, module.check_mode)
+            released, result['holder'] = release(path, owner, module.check_mode)
+            result['changed'] = released is not None
             module.exit_json(**result)
         result.update(take(path, owner, params['wait'], params['lease'], params['take_over'], params['unchanged'],
                            module.check_mode, sysctl_reader(module), module.warn))

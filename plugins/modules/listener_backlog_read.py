@@ -78,9 +78,12 @@ EXAMPLES = r'''
 
 RETURN = r'''
 released:
-  description: With O(release), whether this run's lock was released (false where there was none, or another run's).
+  description:
+    - With O(release), the lock this run released - its holder as the lock file had it (C(id), C(controller),
+      C(pid), C(since), C(until), C(expires)), C(until) telling one take of the lock from another - or null where
+      there was none, or it was another run's.
   returned: when O(release) is given
-  type: bool
+  type: dict
 ansible_facts:
   description:
     - What M(netstack.backlog.listener_backlog_facts) returns for the same options, including

@@ -89,9 +89,11 @@ EXAMPLES = r'''
 
 RETURN = r'''
 released:
-  description: With O(release), whether the run lock was released (false where this run held none).
-  returned: always
-  type: bool
+  description:
+    - With O(release), the run lock this run released, as M(netstack.backlog.listener_backlog_read) returns it (its
+      holder, C(until) telling one take of the lock from another), or null where this run held none.
+  returned: when listeners were read
+  type: dict
   version_added: 1.2.0
 problems:
   description: One line per listener off its backlog, and per service with no listener.

@@ -21,7 +21,6 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
 
-
 def _read(path):
     try:
         with open(path) as handle:

@@ -150,8 +150,8 @@ def catalogue_config(entry, keys):
 def check_link(path, link, variable):
     """Refuse to write ``path`` through a symlink that leads out of its directory.
 
-    Modules that write a file (ansible.posix.sysctl among them) write where a symlink points:
-    whoever can place one would choose what root writes, and where.  A link within the same
+    Modules that write a file (listener_backlog_apply, as lineinfile and ansible.posix.sysctl) write where a
+    symlink points: whoever can place one would choose what root writes, and where.  A link within the same
     directory (a file renamed, the old name kept) stays the file's own.
     """
     if not path or not link:
@@ -228,7 +228,7 @@ def plan_tuning(variables, facts):
         live = _integer(state.get('live', {}).get(key))
         plan['sysctls'].append({
             'key': key, 'value': value, 'line': line,
-            # ansible.builtin.lineinfile keeps a file whose last line for the key is this one.
+            # listener_backlog_apply keeps a file whose last line for the key is this one (lineinfile's rule).
             'write_file': state.get('file_lines', {}).get(key) != line,
             'set_live': live != value,
         })

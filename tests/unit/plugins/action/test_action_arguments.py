@@ -15,11 +15,13 @@ from ansible.errors import AnsibleActionFail
 from ansible.playbook.task import Task
 from ansible.plugins.loader import shell_loader
 
-from ansible_collections.netstack.backlog.plugins.action import listener_backlog_lock, listener_backlog_plan
+from ansible_collections.netstack.backlog.plugins.action import listener_backlog_apply, listener_backlog_lock
+from ansible_collections.netstack.backlog.plugins.action import listener_backlog_plan
 from ansible_collections.netstack.backlog.plugins.action import listener_backlog_verify, warn
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
 
-ACTIONS = {'listener_backlog_lock': listener_backlog_lock, 'listener_backlog_plan': listener_backlog_plan,
+ACTIONS = {'listener_backlog_apply': listener_backlog_apply, 'listener_backlog_lock': listener_backlog_lock,
+           'listener_backlog_plan': listener_backlog_plan,
            'listener_backlog_verify': listener_backlog_verify, 'warn': warn}
 
 
@@ -43,6 +45,10 @@ def run(name, args):
     ('listener_backlog_lock', {'wait': 'soon'}, "argument 'wait' is of type"),
     ('listener_backlog_lock', {'state': 'held'}, 'value of state must be one of: present, absent, got: held'),
     ('listener_backlog_lock', {'owner': {'id': 'forged'}}, 'Invalid options for netstack.backlog.listener_backlog_lock: owner'),
+    ('listener_backlog_apply', {'wait': 'soon'}, "argument 'wait' is of type"),
+    ('listener_backlog_apply', {'edits': 'redis'}, "Elements value for option 'edits' is of type str"),
+    ('listener_backlog_apply', {'take_over': 'ctl 1 2 x'},
+     'Invalid options for netstack.backlog.listener_backlog_apply: take_over'),
     ('listener_backlog_plan', {'stage': 'apply', 'variables': {}},
      'value of stage must be one of: plan, actions, expected, got: apply'),
     ('listener_backlog_plan', {'stage': 'plan'}, 'missing required arguments: variables'),

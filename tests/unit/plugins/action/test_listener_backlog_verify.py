@@ -41,7 +41,7 @@ def run(args, listeners, commands=None):
         reply = {'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
         if module_args.get('release'):
             ran.append(('release', sorted(module_args['release'])))
-            reply['released'] = True
+            reply['released'] = {'id': module_args['release']['id'], 'until': 1796387408.66}
         return reply
 
     def low_level(command, **kwargs):
@@ -65,9 +65,9 @@ def test_with_release_the_first_read_ends_the_runs_lock_and_no_later_one_asks_ag
     reads = [entry for entry in ran if entry == 'netstack.backlog.listener_backlog_read']
     assert len(reads) >= 2 and ran[1] == ('release', ['controller', 'id', 'pid'])
     assert ran.count(('release', ['controller', 'id', 'pid'])) == 1
-    assert result['failed'] and result['released'] is True  # the lock ended, the verification failed
+    assert result['failed'] and result['released']['until'] == 1796387408.66  # the lock ended; verification failed
     result, ran = run({'expected': [REDIS], 'timeout': 0}, [redis_listener(4096)])
-    assert result['released'] is False and len(ran) == 1
+    assert result['released'] is None and len(ran) == 1
 
 
 def test_right_listeners_pass_in_one_read():

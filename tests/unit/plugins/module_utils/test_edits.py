@@ -33,6 +33,9 @@ LINE_CASES = [
      r'^\[mysqld\]'),  # after the section
     ('[a]\nx = 1\n', r'^#?[ \t]*back[-_]log[ \t]*=', 'back_log = 900', r'^\[mysqld\]'),  # no section: at the end
     ('defaults\n\tmode http\ndefaults\n\tmode tcp\n', r'^[ \t]*#?[ \t]*backlog[ \t]', '\tbacklog 4096', '^defaults'),
+    # Lines end at \n only, as lineinfile reads them: a form feed or \r inside a line splits nothing.
+    ('# page\x0cbreak\ntcp-backlog 1\r\nport 6379\n', r'^#?[ \t]*tcp-backlog[ \t]', 'tcp-backlog 4096', 'EOF'),
+    ('x\rtcp-backlog 1\n', r'^#?[ \t]*tcp-backlog[ \t]', 'tcp-backlog 4096', 'EOF'),
 ]
 
 REPLACE_CASES = [
@@ -46,10 +49,10 @@ REPLACE_CASES = [
 
 def through_module(monkeypatch, tmp_path, main, text, args):
     path = tmp_path / 'file'
-    path.write_text(text)
+    path.write_bytes(text.encode('utf-8'))  # bytes both ways: no newline translation
     ended = run_module(monkeypatch, main, dict(args, path=str(path), _ansible_remote_tmp=str(tmp_path)))
     assert isinstance(ended, ExitJson), ended.args
-    return path.read_text()
+    return path.read_bytes().decode('utf-8')
 
 
 @pytest.mark.parametrize('text, regexp, line, insertafter', LINE_CASES)

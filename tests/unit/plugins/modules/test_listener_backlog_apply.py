@@ -53,10 +53,10 @@ def kernel(monkeypatch):
     return asked
 
 
-def apply(monkeypatch, paths, check_mode=False, **args):
+def apply(monkeypatch, paths, check_mode=False, diff=True, **args):
     """(result, warnings) when it succeeded; (result, None) when it failed."""
     arguments = dict(args, lock_path=paths['lock'], owner=ME, _ansible_remote_tmp=paths['remote'],
-                     _ansible_check_mode=check_mode)
+                     _ansible_check_mode=check_mode, _ansible_diff=diff)
     ended = run_module(monkeypatch, apply_module.main, arguments)
     if isinstance(ended, ExitJson):
         return ended.args[0], ended.args[1]
@@ -126,6 +126,15 @@ def test_a_second_run_changes_nothing(monkeypatch, paths, kernel):
     apply(monkeypatch, paths, edits=[redis(paths)], release=True)
     result, dummy = apply(monkeypatch, paths, edits=[redis(paths)], release=True)
     assert not result['changed'] and result['diff'] == [] and result['edits'][0]['changed'] is False
+
+
+def test_the_files_texts_are_returned_in_diff_mode_only(monkeypatch, paths, kernel):
+    """A config's text may hold a service's secrets (Redis's requirepass): it is returned when asked for, as
+    lineinfile returns it."""
+    with open(paths['config'], 'a') as handle:
+        handle.write('requirepass s3cret\n')
+    result, dummy = apply(monkeypatch, paths, diff=False, edits=[redis(paths)], release=True)
+    assert result['changed'] and 'diff' not in result and 's3cret' not in repr(result)
 
 
 def test_a_config_its_validator_refuses_fails_in_the_validators_words_before_any_change(monkeypatch, paths, kernel):
@@ -200,7 +209,35 @@ def test_a_config_that_is_gone_fails_naming_it(monkeypatch, paths, kernel):
     os.unlink(paths['config'])
     result, warnings = apply(monkeypatch, paths, edits=[redis(paths)])
     assert warnings is None and result['msg'] == '%s (redis): the config file does not exist' % paths['config']
-    assert not os.path.exists(paths['lock'])  # failed before taking it
+    # Read once the lock is held: the role's last task releases it.
+    assert result['locked'] and os.path.exists(paths['lock']) and not result['changed']
+
+
+def test_a_change_made_while_the_run_waited_for_the_lock_is_kept(monkeypatch, paths, kernel):
+    """The file is read once the lock is held: a line the plan did not read, added meanwhile, stays."""
+    real_take = apply_module.take
+
+    def take(*args, **kwargs):
+        taken = real_take(*args, **kwargs)
+        with open(paths['config'], 'a') as handle:
+            handle.write('maxmemory 100mb\n')  # someone else, while this run waited
+        return taken
+    monkeypatch.setattr(apply_module, 'take', take)
+    apply(monkeypatch, paths, edits=[redis(paths)], release=True)
+    with open(paths['config']) as handle:
+        assert handle.read() == 'bind 127.0.0.1\ntcp-backlog 4096\nmaxmemory 100mb\n'
+
+
+def test_an_existing_sysctl_file_is_made_0644_when_written_and_a_config_keeps_its_mode(monkeypatch, paths, kernel):
+    os.mkdir(os.path.dirname(paths['sysctl']))
+    with open(paths['sysctl'], 'w') as handle:
+        handle.write('vm.swappiness = 10\n')
+    os.chmod(paths['sysctl'], 0o600)
+    apply(monkeypatch, paths, sysctl_file=paths['sysctl'], sysctls=[SOMAXCONN], edits=[redis(paths)], release=True)
+    assert oct(os.stat(paths['sysctl']).st_mode & 0o777) == oct(0o644)
+    assert oct(os.stat(paths['config']).st_mode & 0o777) == oct(0o640)
+    with open(paths['sysctl']) as handle:
+        assert handle.read() == 'vm.swappiness = 10\nnet.core.somaxconn = 4096\n'
 
 
 class Recorder(object):
