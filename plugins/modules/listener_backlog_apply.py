@@ -390,8 +390,8 @@ def main():
         if module.check_mode:
             # What would change, without the lock: nothing is written.
             sysctl_change, configs, sysctls, edits = plan_files(params)
-            result.update(sysctls=sysctls, edits=edits, changed=bool(sysctl_change or configs or
-                                                                       any(entry['live'] for entry in sysctls)))
+            would = bool(sysctl_change or configs or any(entry['live'] for entry in sysctls))
+            result.update(sysctls=sysctls, edits=edits, changed=would)
             if module._diff:
                 result['diff'] = diffs(sysctl_change, configs)
             module.exit_json(**result)
