@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.netstack.backlog.plugins.filter import audit
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _audit as audit
 
 DOCKER_ID = '3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211'
 POD = '8d2f3c4b-1a2b-4c5d-9e8f-0a1b2c3d4e5f'
