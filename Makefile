@@ -22,7 +22,8 @@ export NETSTACK_BACKLOG_DEPENDENCIES := $(CURDIR)/$(COLLECTIONS)
 
 .PHONY: demo demo-packages try packages rootfs test units integration sanity lint docs install-check matrix matrix-readme venv collection deps clean bench prometheus-tools eda generated-docs targets
 
-# ansible.posix, for the benchmarks' playbooks written by hand (the collection depends on no other),
+# ansible.posix, for the benchmarks' playbooks written by hand (the collection depends on no other;
+# ansible-lint and the docs site resolve those playbooks' and the docs' references with it),
 # from the `ansible` package on PyPI (Galaxy is not reachable on the machines this is tested on;
 # docs/contributing.md).  The pinned release carries ansible.posix 2.1.0.
 ANSIBLE_PACKAGE := ansible==12.3.0
@@ -91,7 +92,7 @@ sanity: venv collection
 
 # The release tools: changelog fragments, plugin and role docs, ansible-lint's production
 # profile.  ansible-lint writes its cache to HOME and .ansible/: both kept out of the way.
-lint: collection $(VENV_TOOLS)/.installed
+lint: collection deps $(VENV_TOOLS)/.installed
 	$(VENV_TOOLS)/bin/antsibull-changelog lint
 	$(VENV_TOOLS)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	$(WITH_TOOLS) $(VENV_TOOLS)/bin/antsibull-docs lint-collection-docs --plugin-docs \
@@ -105,7 +106,7 @@ lint: collection $(VENV_TOOLS)/.installed
 # build; links inside this collection's docs are checked by `make lint`
 # (lint-collection-docs --check-extra-docs-refs).  Sphinx runs with -W: any other warning fails.
 DOCSITE := build/docsite
-docs: collection $(VENV_TOOLS)/.installed
+docs: collection deps $(VENV_TOOLS)/.installed
 	rm -rf $(DOCSITE) && mkdir -m 755 -p $(DOCSITE)
 	$(WITH_TOOLS) $(VENV_TOOLS)/bin/antsibull-docs sphinx-init --use-current \
 	  --squash-hierarchy --fail-on-error --dest-dir $(DOCSITE) --project netstack.backlog \
