@@ -46,7 +46,7 @@ def run(name, args):
     ('listener_backlog_lock', {'state': 'held'}, 'value of state must be one of: present, absent, got: held'),
     ('listener_backlog_lock', {'owner': {'id': 'forged'}}, 'Invalid options for netstack.backlog.listener_backlog_lock: owner'),
     ('listener_backlog_apply', {'wait': 'soon'}, "argument 'wait' is of type"),
-    ('listener_backlog_apply', {'edits': 'redis'}, "Elements value for option 'edits' is of type str"),
+    ('listener_backlog_apply', {'edits': 'redis'}, "Elements value for option 'edits' is of type"),
     ('listener_backlog_apply', {'take_over': 'ctl 1 2 x'},
      'Invalid options for netstack.backlog.listener_backlog_apply: take_over'),
     ('listener_backlog_plan', {'stage': 'apply', 'variables': {}},
