@@ -78,9 +78,9 @@ def test_a_bare_carriage_return_stays_inside_its_line():
     """lineinfile differs here between releases: before ansible-core 2.20 a bare \\r is part of its line (this
     rule), from 2.20 it ends the line. A config with one is rare; the edit then finds no line starting with the
     directive after it, and adds one."""
-    assert _edits.apply_edit('x\rtcp-backlog 1\n', {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]',
-                                                     'line': 'tcp-backlog {backlog}', 'insertafter': 'EOF'}, 4096) == (
-        'x\rtcp-backlog 1\ntcp-backlog 4096\n')
+    edit = {'kind': 'line', 'regexp': r'^#?[ \t]*tcp-backlog[ \t]', 'line': 'tcp-backlog {backlog}',
+            'insertafter': 'EOF'}
+    assert _edits.apply_edit('x\rtcp-backlog 1\n', edit, 4096) == 'x\rtcp-backlog 1\ntcp-backlog 4096\n'
 
 
 def test_the_sysctl_file_gets_one_line_per_key_the_last_one_replaced():
