@@ -28,18 +28,12 @@ description:
     O(edits[].edit) follows.
   - An action plugin adds O(owner) and takes over the lock of a run of this controller that died holding it, as
     M(netstack.backlog.listener_backlog_lock) does; set neither O(owner) nor O(take_over).
+extends_documentation_fragment:
+  - netstack.backlog.lock
 options:
   lock_path:
     description: The run lock file; default as M(netstack.backlog.listener_backlog_lock)'s.
     type: path
-  wait:
-    description: How long to wait for another run's lock, in seconds, before failing.
-    type: int
-    default: 120
-  lease:
-    description: How long the lock stays this run's, in seconds (as M(netstack.backlog.listener_backlog_lock)'s).
-    type: int
-    default: 3600
   unchanged:
     description:
       - What the run's plan was made on, checked once the lock is held, as

@@ -30,6 +30,8 @@ description:
     values the run planned on. If any differs, changed by another run or by hand, it releases the lock and fails
     naming each, before the run changes anything.
   - An action plugin adds O(owner) and looks for dead owners on the controller; set neither O(owner) nor O(take_over).
+extends_documentation_fragment:
+  - netstack.backlog.lock
 options:
   state:
     description: C(present) takes the lock (or renews it, when this run holds it); C(absent) releases it when this run
@@ -42,16 +44,6 @@ options:
       - The lock file. Its directory must be root's alone, not world-writable as C(/run/lock) is. Default
         C(/run/netstack-backlog.lock), or under C(/var/run) on systems without C(/run).
     type: path
-  wait:
-    description: How long to wait for another run's lock, in seconds, before failing.
-    type: int
-    default: 120
-  lease:
-    description:
-      - How long the lock stays this run's without a renewal, in seconds. After it, another run takes the lock over.
-        Longer than any run, as the role renews nothing.
-    type: int
-    default: 3600
   unchanged:
     description:
       - What the run's plan was made on, checked once the lock is held (the role passes what its read returned).
