@@ -12,13 +12,37 @@ spec made from it here (ansible-core's ArgumentSpecValidator: types, choices, re
 
 from __future__ import annotations
 
+import importlib
+
 import yaml
 
 KEYS = ('type', 'elements', 'default', 'choices', 'required')
+COLLECTION = 'netstack.backlog.'
+
+
+def fragment_options(name):
+    """The options of one of this collection's doc fragments, ``netstack.backlog.NAME[.VARIABLE]``.
+
+    Imported as the action plugin imports its module, not through ansible-core's fragment loader: the
+    spec is made when the plugin is imported, where that loader may not be set up yet (unit tests).
+    """
+    if not name.startswith(COLLECTION):
+        raise ValueError('%s: only this collection\'s doc fragments (%s*) make an action plugin\'s spec'
+                         % (name, COLLECTION))
+    parts = name[len(COLLECTION):].split('.')
+    fragment = importlib.import_module('ansible_collections.netstack.backlog.plugins.doc_fragments.' + parts[0])
+    variable = parts[1].upper() if len(parts) > 1 else 'DOCUMENTATION'
+    return yaml.safe_load(getattr(fragment.ModuleDocFragment, variable)).get('options', {})
 
 
 def argument_spec(documentation, leave_out=()):
-    """The spec of DOCUMENTATION's options, less ``leave_out`` (those the action plugin sets itself)."""
-    options = yaml.safe_load(documentation)['options']
+    """The spec of DOCUMENTATION's options and its doc fragments' (merged as ansible-doc merges them: an option
+    in both is the fragment's with the module's keys over it), less ``leave_out`` (those the action plugin sets)."""
+    doc = yaml.safe_load(documentation)
+    options = {}
+    for name in doc.get('extends_documentation_fragment', []):
+        options.update(fragment_options(name))
+    for name, option in doc['options'].items():
+        options[name] = dict(options.get(name, {}), **option)
     return dict((name, dict((key, value) for key, value in option.items() if key in KEYS))
                 for name, option in options.items() if name not in leave_out)

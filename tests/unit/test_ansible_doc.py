@@ -11,6 +11,7 @@ compatibility matrix checks it on every release.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -18,6 +19,8 @@ import sys
 
 import pytest
 import yaml
+
+from ansible_collections.netstack.backlog.plugins.plugin_utils import _spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = ['listener_backlog_facts', 'win_listener_backlog_facts', 'warn', 'namespace_somaxconn', 'listener_backlog_plan',
@@ -63,6 +66,22 @@ def test_module_shows_options_examples_returns_and_attributes(collections_root, 
         assert {'ansible_facts'} <= set(entry['return'] or {}), entry['return']
     for option in (doc.get('options') or {}).values():
         assert option['description'] and 'type' in option, option
+
+
+# The action plugins that check their arguments against the spec made from their module's
+# documentation (plugins/plugin_utils/_spec.py), and the options they set themselves.
+ACTION_SPECS = {'listener_backlog_plan': (), 'listener_backlog_verify': (), 'warn': (),
+                'listener_backlog_lock': ('owner', 'take_over'), 'listener_backlog_apply': ('owner', 'take_over')}
+
+
+@pytest.mark.parametrize('name', sorted(ACTION_SPECS))
+def test_an_action_plugins_spec_is_every_option_ansible_doc_shows(collections_root, name):
+    # Doc fragments included: an option documented in one must be accepted by the action plugin.
+    action = importlib.import_module('ansible_collections.netstack.backlog.plugins.action.' + name)
+    shown = ansible_doc(collections_root, 'module', name)['doc']['options']
+    assert action.ActionModule.ARGUMENT_SPEC == {
+        option: {key: value for key, value in documented.items() if key in _spec.KEYS}
+        for option, documented in shown.items() if option not in ACTION_SPECS[name]}
 
 
 @pytest.mark.parametrize('name', FILTERS)

@@ -73,3 +73,15 @@ options:
     assert argument_spec(documentation, leave_out=('owner',)) == {
         'state': {'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
         'items': {'type': 'list', 'elements': 'dict', 'required': True}}
+
+
+def test_the_spec_takes_this_collections_doc_fragments_and_refuses_others():
+    documentation = '''
+extends_documentation_fragment: [netstack.backlog.lock]
+options:
+  lease: {description: x, type: int, default: 60}
+'''
+    assert argument_spec(documentation) == {'wait': {'type': 'int', 'default': 120},
+                                            'lease': {'type': 'int', 'default': 60}}
+    with pytest.raises(ValueError, match='ansible.builtin.action_common_attributes: only this collection'):
+        argument_spec('{extends_documentation_fragment: [ansible.builtin.action_common_attributes], options: {}}')
