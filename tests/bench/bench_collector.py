@@ -195,4 +195,5 @@ def main():
 
 
 if __name__ == '__main__':
+    bench_facts.exit_on_sigterm()
     bench_facts.print_table(main())

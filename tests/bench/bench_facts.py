@@ -39,6 +39,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -125,6 +126,13 @@ PHASE_ROUNDS = 5
 # Alternations of this tree's PHASES run with a baseline revision's (listener_phases_against).
 PHASE_PAIRS = int(os.environ.get('BENCH_PHASE_PAIRS', '7'))
 COLLECTION_SHARE = "the collection's share (netlink dump + owner walk)"
+
+
+def exit_on_sigterm():
+    """Let a bench stopped with SIGTERM (kill, timeout, a CI's cancel) unwind: the fleets' and namespaces'
+    context managers and finally blocks, and the work directories' atexit, then remove what the bench made.
+    Python's default for SIGTERM ends the process at once, leaving them behind."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def work_directory(prefix):
@@ -570,6 +578,7 @@ def namespaces_only():
 
 
 if __name__ == '__main__':
+    exit_on_sigterm()
     if sys.argv[1:] == ['namespaces']:
         print_table(namespaces_only())
         sys.exit(0)

@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
 from fleet import Fleet  # noqa: E402  pylint: disable=wrong-import-position
-from bench_facts import alternate, timed, work_directory  # noqa: E402  pylint: disable=wrong-import-position
+from bench_facts import alternate, exit_on_sigterm, timed, work_directory  # noqa: E402  pylint: disable=wrong-import-position
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 SIZES = [int(size) for size in os.environ.get('BENCH_FLEET_SIZES', '8,32,100').split(',')]
@@ -219,6 +219,7 @@ def main():
 
 
 if __name__ == '__main__':
+    exit_on_sigterm()
     if sys.argv[1:] == ['converged']:
         # python tests/bench/bench_fleet.py converged: only the role's converged and first runs, and its round trips.
         directory = work_directory('nb-bench-fleet-')

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 
-from bench_facts import timed, work_directory  # noqa: E402  pylint: disable=wrong-import-position
+from bench_facts import exit_on_sigterm, timed, work_directory  # noqa: E402  pylint: disable=wrong-import-position
 from nshost import NamespaceHost  # noqa: E402  pylint: disable=wrong-import-position
 
 ROUNDS = int(os.environ.get('BENCH_ROLE_ROUNDS', '5'))
@@ -52,4 +52,5 @@ def main():
 
 
 if __name__ == '__main__':
+    exit_on_sigterm()
     main()

@@ -184,4 +184,5 @@ def main():
 
 
 if __name__ == '__main__':
+    bench_facts.exit_on_sigterm()
     main()
