@@ -15,7 +15,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.netstack.backlog.plugins.modules import listener_backlog_verify as documentation
-from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
+from ansible_collections.netstack.backlog.plugins.module_utils._listeners import backlog_mismatches, listeners_of
 from ansible_collections.netstack.backlog.plugins.plugin_utils._owner import owner
 from ansible_collections.netstack.backlog.plugins.plugin_utils._read import ROLE_READ_MODULE, read_host
 from ansible_collections.netstack.backlog.plugins.plugin_utils._spec import argument_spec
@@ -34,11 +34,16 @@ class ActionModule(ActionBase):
     ARGUMENT_SPEC = argument_spec(documentation.DOCUMENTATION)
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)  # the documented options, named once
 
-    def _read(self, task_vars, release=False):
+    def _read(self, task_vars, release=None):
         arguments = {'listeners': True, 'unix_listeners': True, 'skip_unsupported': True}
-        if release:
-            # The run's lock ends with this read (listener_backlog_read's release): nothing after it changes the host.
+        if release is not None:
+            # The run's lock ends with the read that finds every listener of ``release`` (the services checked) with
+            # its backlog (listener_backlog_read's release.when_matching): nothing after it changes the host, and a
+            # service still coming back keeps the host this run's until then.
             arguments['release'] = dict((key, value) for key, value in owner().items() if key in ('id', 'controller', 'pid'))
+            arguments['release']['when_matching'] = [
+                dict((key, entry[key]) for key in ('name', 'process', 'backlog', 'unix') if key in entry)
+                for entry in release]
         result, facts = read_host(self, task_vars, arguments, module=ROLE_READ_MODULE)
         if result.get('failed'):
             raise AnsibleActionFail('reading the listeners failed: %s' % result.get('msg'))
@@ -105,13 +110,15 @@ class ActionModule(ActionBase):
         held = [entry for entry in expected if entry['name'] in waiting]
         deadline = time.monotonic() + timeout
         released = None
-        release = args['release']
+        release = checked if args['release'] else None
         # A restarted daemon may take a moment to listen again: read until every listener is
-        # right or the time is up (at least once).
+        # right or the time is up (at least once). The read that finds them right ends the lock.
         try:
             while True:
                 facts, listeners, was_released = self._read(task_vars, release)
-                released, release = released or was_released, False
+                released = released or was_released
+                if released:
+                    release = None
                 problems = backlog_mismatches(listeners, checked)
                 if not problems or time.monotonic() >= deadline:
                     break

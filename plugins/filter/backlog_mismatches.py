@@ -58,7 +58,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.netstack.backlog.plugins.plugin_utils import _listeners
+from ansible_collections.netstack.backlog.plugins.module_utils import _listeners
 
 
 def backlog_mismatches(listeners, expected):

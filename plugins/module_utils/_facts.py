@@ -20,6 +20,7 @@ import re
 from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._files import read_files
 from ansible_collections.netstack.backlog.plugins.module_utils._gather import GatherError, gather
+from ansible_collections.netstack.backlog.plugins.module_utils._listeners import ListenerError, backlog_mismatches
 from ansible_collections.netstack.backlog.plugins.module_utils._lock import LockError, default_path, describe
 from ansible_collections.netstack.backlog.plugins.module_utils._lock import release as release_lock
 
@@ -46,13 +47,20 @@ ROLE_READ_OPTIONS = dict(
     )),
 )
 
-# listener_backlog_read alone: the verification's read ends the run's lock (not an option of the facts module).
+# listener_backlog_read alone: the verification's read ends the run's lock (not an option of the facts module),
+# once every listener of when_matching's services has its backlog (module_utils/_listeners.py's rule).
 RELEASE_OPTIONS = dict(
     release=dict(type='dict', options=dict(
         id=dict(type='str', required=True),
         controller=dict(type='str'),
         pid=dict(type='int'),
         path=dict(type='path'),
+        when_matching=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str', required=True),
+            process=dict(type='str', required=True),
+            backlog=dict(type='int', required=True),
+            unix=dict(type='bool', default=True),
+        )),
     )),
 )
 
@@ -114,7 +122,9 @@ def read(module):
 
     With ``release`` (listener_backlog_read: the verification's read), the role's run lock is
     released after the read when this run holds it: verification changes nothing, so the lock
-    ends with the run's last change without a round trip of its own.
+    ends with the run's last change without a round trip of its own. With ``release.when_matching``
+    only once the read finds every listener of those services with its backlog: a restarted
+    service still coming back keeps the host this run's (``mismatches`` says what is off).
     """
     params = module.params
     try:
@@ -124,8 +134,20 @@ def read(module):
     except re.error as exc:
         module.fail_json(msg='files: a pattern is not a regular expression: %s' % exc)
     result = dict(changed=False, ansible_facts=facts)
-    if params.get('release'):
-        owner = params['release']
+    owner = params.get('release')
+    if owner and owner.get('when_matching') is not None:
+        listeners = facts.get('ansible_listener_backlog_listeners')
+        if listeners is None:
+            result['mismatches'] = ['listeners were not read (listeners=true and a system that shows them are needed)']
+        else:
+            try:
+                result['mismatches'] = backlog_mismatches(
+                    listeners + (facts.get('ansible_listener_backlog_unix_listeners') or []), owner['when_matching'])
+            except ListenerError as exc:
+                module.fail_json(msg='release.when_matching: %s' % exc)
+        if result['mismatches']:
+            result['released'], owner = None, None
+    if owner:
         path = owner.get('path') or default_path()
         try:
             result['released'], holder = release_lock(path, owner, module.check_mode)

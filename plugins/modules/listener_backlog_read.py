@@ -28,8 +28,8 @@ options:
   release:
     description:
       - After the read, release the role's run lock (M(netstack.backlog.listener_backlog_lock)) if this run holds it;
-        another run's lock is left alone, with a warning. The role's verification passes it with its first read, so
-        that the lock ends with the run's last change without a module run of its own.
+        another run's lock is left alone, with a warning. The role's verification passes it with its reads, so that
+        the lock ends with the run's last change without a module run of its own.
       - C(id), C(controller) and C(pid) name the run as the lock's action plugin does; C(path) is the lock file
         (default as M(netstack.backlog.listener_backlog_lock)'s).
     type: dict
@@ -47,6 +47,32 @@ options:
       path:
         description: The lock file.
         type: path
+      when_matching:
+        description:
+          - Release only when every listener of these services has its backlog, and each has one (the rule of
+            M(netstack.backlog.listener_backlog_verify) and the filter P(netstack.backlog.backlog_mismatches#filter));
+            otherwise keep the lock and say why in RV(mismatches). The verification passes its services, so that a
+            restarted service still coming back keeps the host this run's until it listens with its backlog.
+          - Needs O(listeners=true); unix-domain listeners count with O(unix_listeners=true).
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: The service's name, as the lines of RV(mismatches) say it.
+            type: str
+            required: true
+          process:
+            description: A regular expression matched at the start of its listeners' process name.
+            type: str
+            required: true
+          backlog:
+            description: The backlog each of its listeners should have.
+            type: int
+            required: true
+          unix:
+            description: Whether its unix-domain listeners count too.
+            type: bool
+            default: true
 attributes:
   check_mode:
     support: full
@@ -84,6 +110,15 @@ released:
       there was none, or it was another run's.
   returned: when O(release) is given
   type: dict
+mismatches:
+  description:
+    - With O(release.when_matching), what kept the lock this run's - one line per listener whose backlog differs and
+      per service with no listener, as M(netstack.backlog.listener_backlog_verify) says them; empty when it was
+      released.
+  returned: when O(release.when_matching) is given
+  type: list
+  elements: str
+  sample: ['redis on 127.0.0.1:6379: expected backlog 4096, the kernel granted 511']
 ansible_facts:
   description:
     - What M(netstack.backlog.listener_backlog_facts) returns for the same options, including

@@ -54,9 +54,11 @@ options:
     version_added: 1.2.0
   release:
     description:
-      - Release the role's run lock (M(netstack.backlog.listener_backlog_lock)) with the first read, when this run
-        holds it. Verification changes nothing, so the role's lock ends with its last change without a module run of
-        its own; RV(released) says whether it was released.
+      - Release the role's run lock (M(netstack.backlog.listener_backlog_lock)), when this run holds it, with the
+        read that finds every listener of O(expected) (less O(pending)) with its backlog - in the common case the
+        first. Verification changes nothing, so the role's lock ends with its last change without a module run of its
+        own, and a restarted service still coming back keeps the host this run's. A verification that fails keeps
+        the lock (the role's last task releases it); RV(released) says whether it was released.
     type: bool
     default: false
     version_added: 1.2.0
@@ -91,7 +93,8 @@ RETURN = r'''
 released:
   description:
     - With O(release), the run lock this run released, as M(netstack.backlog.listener_backlog_read) returns it (its
-      holder, C(until) telling one take of the lock from another), or null where this run held none.
+      holder, C(until) telling one take of the lock from another), or null where this run held none or the
+      listeners never all had their backlog.
   returned: when listeners were read
   type: dict
   version_added: 1.2.0

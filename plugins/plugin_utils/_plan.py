@@ -23,7 +23,7 @@ from ansible_collections.netstack.backlog.plugins.module_utils import _tuning
 from ansible_collections.netstack.backlog.plugins.module_utils._backlog import INT_MAX, effective_backlog, limit_after
 from ansible_collections.netstack.backlog.plugins.module_utils._edits import apply_edit
 from ansible_collections.netstack.backlog.plugins.module_utils._files import WILDCARDS
-from ansible_collections.netstack.backlog.plugins.plugin_utils._listeners import backlog_mismatches, listeners_of
+from ansible_collections.netstack.backlog.plugins.module_utils._listeners import backlog_mismatches, listeners_of
 from ansible_collections.netstack.backlog.plugins.plugin_utils._namespaces import namespace_fixes
 
 INTEGER = re.compile(r'^-?[0-9]+$')

@@ -16,6 +16,7 @@ import pytest
 from ansible.playbook.task import Task
 
 from ansible_collections.netstack.backlog.plugins.action import listener_backlog_verify as action
+from ansible_collections.netstack.backlog.plugins.module_utils._listeners import backlog_mismatches
 
 REDIS = {'name': 'redis', 'process': '^redis-server', 'backlog': 4096, 'unix': False,
          'log': '/var/log/redis/redis-server.log'}
@@ -38,11 +39,7 @@ def run(args, listeners, commands=None):
 
     def execute_module(module_name=None, module_args=None, task_vars=None, **kwargs):
         ran.append(module_name)
-        reply = {'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
-        if module_args.get('release'):
-            ran.append(('release', sorted(module_args['release'])))
-            reply['released'] = {'id': module_args['release']['id'], 'until': 1796387408.66}
-        return reply
+        return {'ansible_facts': {'ansible_listener_backlog_listeners': listeners}}
 
     def low_level(command, **kwargs):
         ran.append(command)
@@ -59,15 +56,26 @@ def redis_listener(backlog):
             'process': 'redis-server'}
 
 
-def test_with_release_the_first_read_ends_the_runs_lock_and_no_later_one_asks_again(monkeypatch):
-    monkeypatch.setattr(action.time, 'sleep', lambda seconds: None)
-    result, ran = run({'expected': [REDIS], 'timeout': 2, 'release': True}, [redis_listener(128)])
-    reads = [entry for entry in ran if entry == 'netstack.backlog.listener_backlog_read']
-    assert len(reads) >= 2 and ran[1] == ('release', ['controller', 'id', 'pid'])
-    assert ran.count(('release', ['controller', 'id', 'pid'])) == 1
-    assert result['failed'] and result['released']['until'] == 1796387408.66  # the lock ended; verification failed
-    result, ran = run({'expected': [REDIS], 'timeout': 0}, [redis_listener(4096)])
-    assert result['released'] is None and len(ran) == 1
+def test_with_release_the_read_that_finds_every_listener_right_ends_the_runs_lock(monkeypatch):
+    # Redis restarted: not listening, then its old socket's backlog, then the new one. Each read asks for the
+    # release on the services checked; the module releases with the read that finds them right.
+    answers = [[], [redis_listener(128)], [redis_listener(4096)]]
+    result, reads, dummy = run_reads(monkeypatch, {'expected': [REDIS, HAPROXY], 'pending': [{'names': ['haproxy']}],
+                                                   'timeout': 10, 'release': True}, answers)
+    asked = run_reads.asked
+    assert not result.get('failed') and len(reads) == 3
+    assert [sorted(release) for release in asked] == [['controller', 'id', 'pid', 'when_matching']] * 3
+    assert asked[0]['when_matching'] == [{'name': 'redis', 'process': '^redis-server', 'backlog': 4096,
+                                          'unix': False}]  # HAProxy waits for a restart: not checked, no bar
+    assert result['released']['until'] == 1796387408.66
+
+
+def test_a_verification_that_fails_keeps_the_lock_for_the_roles_last_task(monkeypatch):
+    result, reads, dummy = run_reads(monkeypatch, {'expected': [REDIS], 'timeout': 2, 'release': True},
+                                     [[redis_listener(128)]])
+    assert result['failed'] and result['released'] is None and len(run_reads.asked) == len(reads) == 3
+    result, reads, dummy = run_reads(monkeypatch, {'expected': [REDIS], 'timeout': 0}, [[redis_listener(4096)]])
+    assert result['released'] is None and run_reads.asked == [None]  # without release, none asked
 
 
 def test_right_listeners_pass_in_one_read():
@@ -134,9 +142,23 @@ def run_reads(monkeypatch, args, answers):
     task = Task.load({'action': {'module': 'netstack.backlog.listener_backlog_verify', 'args': args}})
     plugin = action.ActionModule(task, FakeConnection(), play_context=None, loader=None, templar=None,
                                  shared_loader_obj=None)
-    plugin._execute_module = lambda **kwargs: {'ansible_facts': {'ansible_listener_backlog_listeners': listeners()}}
+    asked = []
+
+    def execute_module(module_args=None, **kwargs):
+        found = listeners()
+        reply = {'ansible_facts': {'ansible_listener_backlog_listeners': found}}
+        release = module_args.get('release')
+        asked.append(release)
+        if release:
+            # listener_backlog_read's release.when_matching, by the module's own rule.
+            reply['mismatches'] = backlog_mismatches(found, release['when_matching'])
+            reply['released'] = None if reply['mismatches'] else {'id': release['id'], 'until': 1796387408.66}
+        return reply
+
+    plugin._execute_module = execute_module
     plugin._low_level_execute_command = lambda command, **kwargs: {'rc': 0, 'stdout': '', 'stderr': ''}
     plugin._remove_tmp_path = lambda path: None
+    run_reads.asked = asked
     return plugin.run(task_vars={}), reads, clock
 
 

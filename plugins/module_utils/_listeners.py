@@ -4,9 +4,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """A service's listeners and whether they have their backlog: one definition for the planner, the
-verify action and the filter netstack.backlog.backlog_mismatches (a thin wrapper of it)."""
+verify action, the filter netstack.backlog.backlog_mismatches (a thin wrapper of it) and the
+verification's read on the host, which ends the run's lock once every listener has its backlog
+(module_utils, so it runs on the host's Python, 2.7 included)."""
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import re
 
