@@ -30,7 +30,7 @@ import time
 import pytest
 
 from netns import controller_bin, dependencies_path, recorded_results, start_playbook
-from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, redis_host
+from test_role_services import SERVICES, STOCK_SOMAXCONN, granted, port_held, redis_host
 
 REDIS = SERVICES['redis']
 SYSCTL_FILE = '/etc/sysctl.d/90-listener-backlog.conf'
@@ -38,6 +38,8 @@ LOCK = '/run/netstack-backlog.lock'
 PLAN_TASK = 'Read the host once, check every input and plan every change'
 # The run lock is taken by the task that makes the kernel's and the configs' changes.
 LOCK_TASK = 'Take the run lock and make the planned changes to the kernel and the configs'
+# The task after which a run's services are restarted, its verification next.
+RESTART_TASK = 'Apply the backlog to each service the way it needs'
 # Two runs' wishes: a limit and Redis's backlog.
 RUNS = {2048: 200, 8192: 900}
 
@@ -158,6 +160,32 @@ def test_a_second_run_waits_for_the_first_and_stops_on_what_it_changed(host, tmp
     # The next run plans on what is there now, and converges.
     again = Run(host, tmp_path / 'again', collections_root, wishes(8192))
     assert again.process.wait(timeout=300) == 0, again.finish()
+    assert state(host) == one_runs(8192)
+    assert not lock_held(host)
+
+
+def test_a_run_whose_service_is_not_back_keeps_the_host_until_its_verification_ends(host, tmp_path, collections_root):
+    # The first run's Redis fails to come back (another program holds its port while it restarts): its
+    # verification reads for 10 s and finds no listener. A second run, planned meanwhile, waits for the
+    # lock until that verification has ended, instead of changing the host under it.
+    host.run('service', 'redis-server', 'stop')
+    with port_held(host, REDIS.port):
+        first = Run(host, tmp_path / 'first', collections_root, wishes(2048, listener_backlog_verify_timeout=10),
+                    pause_after=RESTART_TASK)
+        first.wait_for('paused')
+    second = Run(host, tmp_path / 'second', collections_root, wishes(8192))
+    second.wait_for(PLAN_TASK)
+    first.resume()
+    while first.process.poll() is None:
+        assert LOCK_TASK not in [task['task'].split(' : ', 1)[-1] for task in second.tasks()], second.tasks()
+        time.sleep(0.1)
+    first.finish()
+    assert first.process.returncode != 0
+    [failure] = first.failures()
+    assert failure.startswith('Verification failed after 10 s: redis: no listener of a process matching'), failure
+    [verified] = [task for task in first.tasks() if task['task'].endswith('Verify that every managed listener has its backlog')]
+    assert verified['result']['released'] is None  # kept: the role's last task released it
+    assert second.process.wait(timeout=300) == 0, second.finish()
     assert state(host) == one_runs(8192)
     assert not lock_held(host)
 
