@@ -126,8 +126,9 @@ def test_uwsgi_refuses_a_listen_above_somaxconn_until_the_role_raises_the_limit_
 
     # The validator: the app's own file passes; one without a [uwsgi] section does not.
     assert validate(host, 'uwsgi', UWSGI_APP).returncode == 0
-    host.write('/tmp/nosection.ini', 'listen = 700\n')
-    checked = validate(host, 'uwsgi', '/tmp/nosection.ini')
+    # Under the host's own /run (a tmpfs of its own): its /tmp is the machine's.
+    host.write('/run/nosection.ini', 'listen = 700\n')
+    checked = validate(host, 'uwsgi', '/run/nosection.ini')
     assert checked.returncode != 0 and 'Can\'t find section "uwsgi"' in checked.stderr, checked.stderr
 
 
@@ -220,6 +221,6 @@ def test_gunicorn_asks_for_its_config_gets_the_backlog_on_a_restart_not_on_hup(h
 
     # The validator: the user's file passes; a setting gunicorn refuses fails in gunicorn's words.
     assert validate(host, 'gunicorn', GUNICORN_CONFIG).returncode == 0
-    host.write('/tmp/bad.conf.py', 'backlog = "lots"\n')
-    checked = validate(host, 'gunicorn', '/tmp/bad.conf.py')
+    host.write('/run/bad.conf.py', 'backlog = "lots"\n')
+    checked = validate(host, 'gunicorn', '/run/bad.conf.py')
     assert checked.returncode != 0 and 'Invalid value for backlog: lots' in checked.stderr, checked.stderr

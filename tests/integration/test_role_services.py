@@ -318,11 +318,12 @@ def test_memcached_checks_of_a_sysconfig_file_run_memcached_on_its_options(host,
     for each in edit['edits']:
         text = re.sub(each['regexp'], each['replace'].replace('{backlog}', '4096'), text, flags=re.MULTILINE)
     assert '-b 4096"' in text
-    host.write('/tmp/memcached', text)
-    checked = host.run('sh', '-c', validate % '/tmp/memcached', check=False)
+    # Under the host's own /run (a tmpfs of its own): its /tmp is the machine's.
+    host.write('/run/memcached.test', text)
+    checked = host.run('sh', '-c', validate % '/run/memcached.test', check=False)
     assert checked.returncode == 0, checked.stderr
-    host.write('/tmp/memcached', text.replace('-b 4096', '-b 4096 --no-such-option'))
-    checked = host.run('sh', '-c', validate % '/tmp/memcached', check=False)
+    host.write('/run/memcached.test', text.replace('-b 4096', '-b 4096 --no-such-option'))
+    checked = host.run('sh', '-c', validate % '/run/memcached.test', check=False)
     assert checked.returncode != 0 and 'no-such-option' in checked.stderr, checked.stderr
 
 
