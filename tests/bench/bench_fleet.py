@@ -57,7 +57,10 @@ CONVERGED_SIZE = 8
 
 
 def converged_labels(size=CONVERGED_SIZE):
-    return ['%d hosts: role converged run (tuning) / one ansible.posix.sysctl task' % size]
+    return ['%d hosts: role converged run (tuning) / one ansible.posix.sysctl task' % size,
+            '%d hosts: role converged run (tuning) / that task with a role\'s two task rounds (argument spec, skipped '
+            'include)' % size,
+            '%d hosts: that task with the two rounds / the task alone' % size]
 
 
 def first_run_labels(size=CONVERGED_SIZE):
@@ -122,6 +125,7 @@ def fleet_rows(size, work):
 
 ROLE_PLAYBOOK = os.path.join(ROOT, 'tests', 'integration', 'playbooks', 'role.yml')
 SYSCTL_PLAYBOOK = os.path.join(HERE, 'sysctl.yml')
+FLOOR_PLAYBOOK = os.path.join(HERE, 'floor.yml')
 HANDWRITTEN_PLAYBOOK = os.path.join(HERE, 'handwritten.yml')
 SERVICES = ('nginx', 'redis-server')
 CONFIGS = ('/etc/nginx/sites-enabled/default', '/etc/redis/redis.conf')
@@ -149,16 +153,17 @@ ROUND_TRIPS = os.path.join(HERE, 'callback_plugins')
 
 
 def converged_rows(work, size=CONVERGED_SIZE):
-    """The role's converged run (tuning only) against the one-task ansible.posix.sysctl playbook."""
+    """The role's converged run (tuning only) against the one-task ansible.posix.sysctl playbook, and against that task
+    with the two task rounds a role adds (floor.yml): what the role's own work costs, and what a role's shape does."""
     env = environment(work)
     variables = ['-e', json.dumps({'listener_backlog_somaxconn': 4096})]
     with Fleet([128] * size, label='bench') as fleet:
         inventory = fleet.write_inventory(os.path.join(work, 'inventory-converged.json'), sys.executable)
         playbook = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', inventory]
         timed(playbook + [ROLE_PLAYBOOK] + variables, env)  # the first run tunes; the rest are converged
-        role, plain = alternate([playbook + [ROLE_PLAYBOOK] + variables, playbook + [SYSCTL_PLAYBOOK] + variables],
-                                PAIRS, env)
-        return [(converged_labels(size)[0], role, plain)]
+        role, plain, floor = alternate([playbook + [ROLE_PLAYBOOK] + variables, playbook + [SYSCTL_PLAYBOOK] + variables,
+                                        playbook + [FLOOR_PLAYBOOK] + variables], PAIRS, env)
+        return list(zip(converged_labels(size), (role, role, floor), (plain, floor, plain)))
 
 
 def first_run_rows(work, size=CONVERGED_SIZE):

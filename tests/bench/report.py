@@ -85,8 +85,8 @@ def declared_sections():
 
 def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=None):
     lines = ['# Benchmarks', '',
-             'Produced by `%s` on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
-                 command, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
+             'Produced by `%s` at commit %s on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
+                 command, revision(), platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
                  platform.python_version(), datetime.date.today().isoformat()),
              'alternating runs taken side by side in one run; the ratio is the measurement over its baseline.', '',
              '| measurement | median (s) | baseline median (s) | ratio | difference (ms) |',
@@ -144,6 +144,15 @@ def plot(rows, path):
     axes.legend(loc='lower right')
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+def revision():
+    """The commit the bench measured, and whether the tree differed from it (what the page says it measured)."""
+    head = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
+                          check=False).stdout.strip() or 'unknown'
+    changed = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], capture_output=True,
+                             text=True, check=False).stdout.strip()
+    return head + (' (with uncommitted changes)' if changed else '')
 
 
 def command():

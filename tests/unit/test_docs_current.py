@@ -109,4 +109,5 @@ def test_the_benchmarks_page_holds_every_row_the_bench_measures_today():
     assert same_python(table_after(lines, '| measurement |')) == same_python(report.declared_rows())
     assert table_after(lines, '| run | round trips |') == report.declared_trips()
     assert [title for title in report.declared_sections() if title not in lines] == []
-    assert re.search(r'^Produced by `(BENCH_\w+=\S+ )*make bench` ', read('docs/benchmarks.md'), re.M)
+    assert re.search(r'^Produced by `(BENCH_\w+=\S+ )*make bench` at commit [0-9a-f]{7,} on ', read('docs/benchmarks.md'),
+                     re.M)
