@@ -57,8 +57,9 @@ options:
       - Release the role's run lock (M(netstack.backlog.listener_backlog_lock)), when this run holds it, with the
         read that finds every listener of O(expected) (less O(pending)) with its backlog - in the common case the
         first. Verification changes nothing, so the role's lock ends with its last change without a module run of its
-        own, and a restarted service still coming back keeps the host this run's. A verification that fails keeps
-        the lock (the role's last task releases it); RV(released) says whether it was released.
+        own, and a restarted service still coming back keeps the host this run's. A verification that fails, or finds
+        a service running with no listener of its own (passed with a warning), keeps the lock (the role's last task
+        releases it); RV(released) says whether it was released.
     type: bool
     default: false
     version_added: 1.2.0

@@ -37,12 +37,16 @@ def fragment_options(name):
 
 def argument_spec(documentation, leave_out=()):
     """The spec of DOCUMENTATION's options and its doc fragments' (merged as ansible-doc merges them: an option
-    in both is the fragment's with the module's keys over it), less ``leave_out`` (those the action plugin sets)."""
+    in both is the fragment's with the keys already there over it), less ``leave_out`` (those the action plugin
+    sets)."""
     doc = yaml.safe_load(documentation)
-    options = {}
-    for name in doc.get('extends_documentation_fragment', []):
-        options.update(fragment_options(name))
-    for name, option in doc['options'].items():
-        options[name] = dict(options.get(name, {}), **option)
+    options = dict(doc.get('options') or {})
+    fragments = doc.get('extends_documentation_fragment') or []
+    if isinstance(fragments, str):  # a string is a comma-separated list, as ansible-core reads it
+        fragments = fragments.split(',')
+    for name in fragments:
+        # What is there already (the module's own, an earlier fragment's) wins, key by key.
+        for option, documented in fragment_options(name.strip()).items():
+            options[option] = dict(documented, **options.get(option, {}))
     return dict((name, dict((key, value) for key, value in option.items() if key in KEYS))
                 for name, option in options.items() if name not in leave_out)

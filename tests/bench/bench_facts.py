@@ -131,8 +131,15 @@ COLLECTION_SHARE = "the collection's share (netlink dump + owner walk)"
 def exit_on_sigterm():
     """Let a bench stopped with SIGTERM (kill, timeout, a CI's cancel) unwind: the fleets' and namespaces'
     context managers and finally blocks, and the work directories' atexit, then remove what the bench made.
-    Python's default for SIGTERM ends the process at once, leaving them behind."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    Python's default for SIGTERM ends the process at once, leaving them behind. A second SIGTERM is ignored, so
+    that it cannot cut the clean-up short."""
+
+    def unwind(signum, frame):
+        del frame
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, unwind)
 
 
 def work_directory(prefix):

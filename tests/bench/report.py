@@ -83,10 +83,10 @@ def declared_sections():
     return [PHASES_TITLE, bench_facts.controller_title(), TRIPS_TITLE, BURST_TITLE]
 
 
-def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=None):
+def markdown(rows, burst, command, phases=(), trips=(), against=(), controller=None, commit='unknown'):
     lines = ['# Benchmarks', '',
              'Produced by `%s` at commit %s on %s (%s, %d CPUs, Python %s), %s. Every figure is a median of' % (
-                 command, revision(), platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
+                 command, commit, platform.node() or 'this machine', platform.platform(), os.cpu_count() or 0,
                  platform.python_version(), datetime.date.today().isoformat()),
              'alternating runs taken side by side in one run; the ratio is the measurement over its baseline.', '',
              '| measurement | median (s) | baseline median (s) | ratio | difference (ms) |',
@@ -147,10 +147,12 @@ def plot(rows, path):
 
 
 def revision():
-    """The commit the bench measured, and whether the tree differed from it (what the page says it measured)."""
+    """The commit the bench measures, and whether the tree differs from it (taken when the bench starts; the page
+    and its chart, which the bench rewrites, do not count)."""
     head = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
                           check=False).stdout.strip() or 'unknown'
-    changed = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no'], capture_output=True,
+    changed = subprocess.run(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.',
+                              ':!docs/benchmarks.md', ':!docs/benchmarks.png'], capture_output=True,
                              text=True, check=False).stdout.strip()
     return head + (' (with uncommitted changes)' if changed else '')
 
@@ -162,6 +164,7 @@ def command():
 
 
 def main():
+    commit = revision()
     rows = bench_facts.main() + bench_facts.namespaces_end_to_end_rows() + bench_fleet.main() + bench_collector.main()
     work = bench_facts.work_directory('nb-bench-role-')
     rows += bench_fleet.converged_rows(work) + bench_fleet.first_run_rows(work)
@@ -177,8 +180,9 @@ def main():
         against = bench_facts.listener_phases_against(os.environ['BENCH_BASELINE_REF'])
     burst = burst_counts()
     docs = os.path.join(ROOT, 'docs')
+    page = markdown(rows, burst, command(), phases, trips, against, controller, commit)
     with open(os.path.join(docs, 'benchmarks.md'), 'w') as handle:
-        handle.write(markdown(rows, burst, command(), phases, trips, against, controller))
+        handle.write(page)
     plot(rows, os.path.join(docs, 'benchmarks.png'))
     bench_facts.print_table(rows)
     for phase, seconds in phases:

@@ -40,6 +40,7 @@ PLAN_TASK = 'Read the host once, check every input and plan every change'
 LOCK_TASK = 'Take the run lock and make the planned changes to the kernel and the configs'
 # The task after which a run's services are restarted, its verification next.
 RESTART_TASK = 'Apply the backlog to each service the way it needs'
+VERIFY_TASK = 'Verify that every managed listener has its backlog'
 # Two runs' wishes: a limit and Redis's backlog.
 RUNS = {2048: 200, 8192: 900}
 
@@ -173,17 +174,27 @@ def test_a_run_whose_service_is_not_back_keeps_the_host_until_its_verification_e
         first = Run(host, tmp_path / 'first', collections_root, wishes(2048, listener_backlog_verify_timeout=10),
                     pause_after=RESTART_TASK)
         first.wait_for('paused')
+        # Redis forks before it binds: the port is let go only once its daemon has died on it.
+        host.run('sh', '-c', 'for i in $(seq 300); do ps -e -o stat= -o comm= | awk \'$2 == "redis-server" && '
+                 '$1 !~ /^Z/\' | grep -q . || exit 0; sleep 0.1; done; exit 1')
     second = Run(host, tmp_path / 'second', collections_root, wishes(8192))
     second.wait_for(PLAN_TASK)
     first.resume()
-    while first.process.poll() is None:
-        assert LOCK_TASK not in [task['task'].split(' : ', 1)[-1] for task in second.tasks()], second.tasks()
+    # Until the first run's verification is recorded (the lock is released after it, by the run's last
+    # task): the second's record is read first, so a lock task it finished is seen before the first's end.
+    deadline = time.monotonic() + 120
+    while True:
+        seconds = [task['task'].split(' : ', 1)[-1] for task in second.tasks()]
+        assert LOCK_TASK not in seconds, second.tasks()
+        if VERIFY_TASK in [task['task'].split(' : ', 1)[-1] for task in first.tasks()]:
+            break
+        assert time.monotonic() < deadline and first.process.poll() is None, first.finish()
         time.sleep(0.1)
     first.finish()
     assert first.process.returncode != 0
     [failure] = first.failures()
     assert failure.startswith('Verification failed after 10 s: redis: no listener of a process matching'), failure
-    [verified] = [task for task in first.tasks() if task['task'].endswith('Verify that every managed listener has its backlog')]
+    [verified] = [task for task in first.tasks() if task['task'].endswith(VERIFY_TASK)]
     assert verified['result']['released'] is None  # kept: the role's last task released it
     assert second.process.wait(timeout=300) == 0, second.finish()
     assert state(host) == one_runs(8192)

@@ -85,3 +85,9 @@ options:
                                             'lease': {'type': 'int', 'default': 60}}
     with pytest.raises(ValueError, match='ansible.builtin.action_common_attributes: only this collection'):
         argument_spec('{extends_documentation_fragment: [ansible.builtin.action_common_attributes], options: {}}')
+
+
+def test_fragments_merge_as_ansible_doc_merges_them():
+    # A string names fragments separated by commas; what is there first wins, key by key; no options of its own.
+    assert argument_spec('{extends_documentation_fragment: "netstack.backlog.lock, netstack.backlog.lock"}') == {
+        'wait': {'type': 'int', 'default': 120}, 'lease': {'type': 'int', 'default': 3600}}
